@@ -1,0 +1,13 @@
+//! What `k8s-openapi` lacks and every Wharf component needs.
+//!
+//! The object types themselves come from `k8s-openapi` (exact Kubernetes JSON). This crate adds the pure,
+//! IO-free logic around them:
+//! - [`quantity`]: parsing, comparing and adding resource quantities (`500m`, `1Gi`, `2e3`).
+//! - [`selector`]: label selectors (equality and set-based, `matchLabels`/`matchExpressions`) and field selectors.
+//! - [`validation`]: DNS-1123 names, label syntax, required fields and ranges, per kind, as Kubernetes reports them.
+//! - [`defaults`]: the defaults the Kubernetes API server applies on write, and Secret `stringData` folding.
+
+pub mod defaults;
+pub mod quantity;
+pub mod selector;
+pub mod validation;

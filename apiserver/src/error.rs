@@ -1,0 +1,194 @@
+//! `ApiError`: every failure a client can see, rendered as a Kubernetes `Status`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::registry::ResourceType;
+
+/// A failed request, carrying what the `Status` body needs. Internal failures are logged, not leaked.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status code.
+    pub code: u16,
+    /// Kubernetes' machine-readable reason (`NotFound`, `Conflict`, ...). kube-rs checks only this.
+    pub reason: &'static str,
+    /// The human-readable message kubectl prints after `Error from server (<reason>):`.
+    pub message: String,
+    /// `details`: the object concerned and field causes.
+    pub details: Option<Value>,
+}
+
+/// The result type of request handling.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+impl ApiError {
+    fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+        Self { code, reason, message: message.into(), details: None }
+    }
+
+    fn with_object(mut self, rt: &ResourceType, name: &str) -> Self {
+        self.details = Some(json!({"name": name, "group": rt.group, "kind": rt.plural}));
+        self
+    }
+
+    /// 400 BadRequest.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "BadRequest", message)
+    }
+
+    /// 404 for an object of a served kind.
+    pub fn not_found(rt: &ResourceType, name: &str) -> Self {
+        Self::new(404, "NotFound", format!("{} \"{name}\" not found", rt.qualified_plural()))
+            .with_object(rt, name)
+    }
+
+    /// 404 for a path that names nothing served.
+    pub fn no_route(path: &str) -> Self {
+        Self::new(404, "NotFound", format!("the server could not find the requested resource ({path})"))
+    }
+
+    /// 409 AlreadyExists.
+    pub fn already_exists(rt: &ResourceType, name: &str) -> Self {
+        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", rt.qualified_plural()))
+            .with_object(rt, name)
+    }
+
+    /// 409 Conflict: the object changed since the client read it.
+    pub fn conflict(rt: &ResourceType, name: &str) -> Self {
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your \
+                 changes to the latest version and try again",
+                rt.qualified_plural()
+            ),
+        )
+        .with_object(rt, name)
+    }
+
+    /// 409 Conflict with a specific message.
+    pub fn conflict_with(rt: &ResourceType, name: &str, why: &str) -> Self {
+        Self::new(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", rt.qualified_plural()),
+        )
+        .with_object(rt, name)
+    }
+
+    /// 403 Forbidden.
+    pub fn forbidden(rt: &ResourceType, name: &str, why: &str) -> Self {
+        Self::new(403, "Forbidden", format!("{} \"{name}\" is forbidden: {why}", rt.qualified_plural()))
+            .with_object(rt, name)
+    }
+
+    /// 422 Invalid with field causes, in Kubernetes' message form.
+    pub fn invalid(rt: &ResourceType, name: &str, errors: &[api::validation::FieldError]) -> Self {
+        let list = errors.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let kind = if rt.group.is_empty() { rt.kind.to_owned() } else { format!("{}.{}", rt.kind, rt.group) };
+        let message = match list.as_slice() {
+            [one] => format!("{kind} \"{name}\" is invalid: {one}"),
+            many => format!("{kind} \"{name}\" is invalid: [{}]", many.join(", ")),
+        };
+        let causes: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"reason": e.kind.reason(), "message": e.cause_message(), "field": e.field}))
+            .collect();
+        let mut err = Self::new(422, "Invalid", message);
+        err.details = Some(json!({"name": name, "group": rt.group, "kind": rt.kind, "causes": causes}));
+        err
+    }
+
+    /// 405 MethodNotAllowed.
+    pub fn method_not_allowed(what: &str) -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("the server does not allow this method on the requested resource ({what})"),
+        )
+    }
+
+    /// 406 NotAcceptable.
+    pub fn not_acceptable(accept: &str) -> Self {
+        Self::new(
+            406,
+            "NotAcceptable",
+            format!(
+                "only the following media types are accepted: application/json, application/yaml; not {accept}"
+            ),
+        )
+    }
+
+    /// 410 Expired: a resource version older than the watch history.
+    pub fn expired(message: impl Into<String>) -> Self {
+        Self::new(410, "Expired", message)
+    }
+
+    /// 413 RequestEntityTooLarge.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    }
+
+    /// 415 UnsupportedMediaType.
+    pub fn unsupported_media_type(content_type: &str, supported: &[&str]) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: {}; got {content_type:?}",
+                supported.join(", ")
+            ),
+        )
+    }
+
+    /// 500 InternalError; the cause is logged, the client gets a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(500, "InternalError", "an internal error occurred; see the API server's log")
+    }
+
+    /// 503 ServiceUnavailable (storage failed).
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "storage unavailable");
+        Self::new(503, "ServiceUnavailable", "the write was not committed: the store is unavailable; retry")
+    }
+
+    /// The `Status` object.
+    pub fn status(&self) -> Value {
+        let mut status = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        });
+        if let Some(details) = &self.details {
+            status["details"] = details.clone();
+        }
+        status
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.reason, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (code, [(axum::http::header::CONTENT_TYPE, "application/json")], self.status().to_string())
+            .into_response()
+    }
+}

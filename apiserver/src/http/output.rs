@@ -1,0 +1,172 @@
+//! Response encoding: plain objects and lists as JSON, or server-side Tables when the client asks for them.
+
+use axum::http::HeaderMap;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{bytes_response, header_str};
+use crate::error::{ApiError, Result};
+use crate::registry::{ListPage, ResourceType};
+use crate::store::StoredObject;
+use crate::table;
+
+/// What `rows[].object` of a Table carries (`?includeObject=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncludeObject {
+    /// Nothing.
+    None,
+    /// `PartialObjectMetadata` (the default).
+    Metadata,
+    /// The whole object.
+    Object,
+}
+
+/// The representation a response uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The object or list itself.
+    Json,
+    /// A `meta.k8s.io/v1` Table.
+    Table(IncludeObject),
+}
+
+impl Format {
+    /// Chooses from the `Accept` header and `includeObject`.
+    pub fn negotiate(headers: &HeaderMap, include: Option<&str>) -> Result<Self> {
+        let accept = header_str(headers, header::ACCEPT);
+        let wants_table = accept.split(',').any(|part| {
+            let params: Vec<&str> = part.split(';').map(str::trim).collect();
+            params.contains(&"as=Table") && params.contains(&"g=meta.k8s.io")
+        });
+        if wants_table {
+            let include = match include {
+                Some("None") => IncludeObject::None,
+                Some("Object") => IncludeObject::Object,
+                _ => IncludeObject::Metadata,
+            };
+            return Ok(Format::Table(include));
+        }
+        let acceptable = accept.trim().is_empty()
+            || accept.split(',').any(|part| {
+                let media = part.split(';').next().unwrap_or_default().trim();
+                matches!(media, "application/json" | "*/*" | "application/*" | "application/yaml")
+            });
+        if acceptable { Ok(Format::Json) } else { Err(ApiError::not_acceptable(accept)) }
+    }
+}
+
+/// One object as a response.
+pub fn object(
+    code: u16,
+    rt: &ResourceType,
+    object: &StoredObject,
+    format: Format,
+    warnings: &[String],
+) -> Response {
+    let mut response = match format {
+        Format::Json => bytes_response(code, object.json.clone()),
+        Format::Table(include) => {
+            let value = object.value();
+            let rv = object.rv;
+            super::json_response(code, &table_of(rt, std::slice::from_ref(&value), include, rv, None))
+        }
+    };
+    add_warnings(&mut response, warnings);
+    response
+}
+
+/// A list page as a response. Plain lists are assembled from the stored bytes without re-parsing.
+pub fn list(rt: &ResourceType, page: &ListPage, format: Format) -> Response {
+    match format {
+        Format::Json => {
+            let mut metadata = json!({"resourceVersion": page.rv.to_string()});
+            if let Some(token) = &page.continue_token {
+                metadata["continue"] = json!(token);
+            }
+            if let Some(remaining) = page.remaining {
+                metadata["remainingItemCount"] = json!(remaining);
+            }
+            let head = format!(
+                r#"{{"kind":"{}List","apiVersion":"{}","metadata":{},"items":["#,
+                rt.kind,
+                rt.api_version(),
+                metadata
+            );
+            let mut body = Vec::with_capacity(
+                head.len() + page.items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 2,
+            );
+            body.extend_from_slice(head.as_bytes());
+            for (i, item) in page.items.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&item.json);
+            }
+            body.extend_from_slice(b"]}");
+            bytes_response(200, body)
+        }
+        Format::Table(include) => {
+            let values: Vec<Value> = page.items.iter().map(|i| i.value()).collect();
+            super::json_response(
+                200,
+                &table_of(rt, &values, include, page.rv, page.continue_token.as_deref()),
+            )
+        }
+    }
+}
+
+/// A Table of objects of one kind.
+pub fn table_of(
+    rt: &ResourceType,
+    objects: &[Value],
+    include: IncludeObject,
+    rv: u64,
+    continue_token: Option<&str>,
+) -> Value {
+    let now = jiff::Timestamp::now();
+    let columns: Vec<Value> = table::columns(rt.plural).iter().map(table::Column::to_json).collect();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|object| {
+            let mut row = json!({"cells": table::cells(rt.plural, object, now)});
+            if let Some(conditions) = table::row_conditions(rt.plural, object) {
+                row["conditions"] = conditions;
+            }
+            match include {
+                IncludeObject::None => {}
+                IncludeObject::Metadata => {
+                    row["object"] = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                                           "metadata": object.get("metadata").cloned().unwrap_or_default()});
+                }
+                IncludeObject::Object => row["object"] = object.clone(),
+            }
+            row
+        })
+        .collect();
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if let Some(token) = continue_token {
+        metadata["continue"] = json!(token);
+    }
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": columns, "rows": rows})
+}
+
+/// Adds `Warning: 299 - "..."` headers, as Kubernetes reports dropped unknown fields.
+pub fn add_warnings(response: &mut Response, warnings: &[String]) {
+    for warning in warnings {
+        let text = format!("299 - \"{}\"", warning.replace('\\', "\\\\").replace('"', "\\\""));
+        if let Ok(value) = text.parse() {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+}
+
+/// A `Status` with `status: Success`.
+pub fn success(code: u16, rt: &ResourceType, name: &str) -> Response {
+    super::json_response(
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code,
+                "details": {"name": name, "group": rt.group, "kind": rt.plural}}),
+    )
+    .into_response()
+}

@@ -1,0 +1,21 @@
+//! The Wharf API server: the Kubernetes API over a durable redb store.
+//!
+//! Layout, from the wire inwards:
+//! - [`http`]: axum routes, content negotiation, watch streams, discovery and OpenAPI documents.
+//! - [`registry`]: what each verb means for each kind (metadata, admission, subresources, deletion).
+//! - [`patch`]: JSON patch, merge patch, strategic merge patch and server-side apply.
+//! - [`table`]: the columns `kubectl get` prints, computed on the server.
+//! - [`store`]: redb persistence with group commit, the in-memory object cache and the watch history.
+//! - [`server`]: start-up, the namespace finalizer task and the kubeconfig.
+
+pub mod error;
+pub mod http;
+mod namespace;
+pub mod patch;
+pub mod registry;
+pub mod server;
+pub mod store;
+pub mod table;
+
+pub use error::ApiError;
+pub use server::{Server, ServerConfig, StartError};

@@ -1,0 +1,171 @@
+//! Starting and stopping a whole API server: store, background tasks, listener and kubeconfig.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::http::{self, AppState, HttpOptions};
+use crate::registry::{Registry, WriteOptions, kinds};
+use crate::store::{OpenError, Store, StoreOptions};
+
+/// The namespaces every cluster has.
+const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// How to run a server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Where the store and the kubeconfig live.
+    pub data_dir: PathBuf,
+    /// Store tunables.
+    pub store: StoreOptions,
+    /// HTTP tunables.
+    pub http: HttpOptions,
+}
+
+impl ServerConfig {
+    /// Defaults for a data directory and address.
+    pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen,
+            data_dir: data_dir.into(),
+            store: StoreOptions::default(),
+            http: HttpOptions::default(),
+        }
+    }
+}
+
+/// Why a server could not start. Each message is one line that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    /// The address is taken or not local.
+    #[error("cannot listen on {addr}: {message}; choose another --listen address")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        message: String,
+    },
+    /// Writing the kubeconfig failed.
+    #[error("cannot write {path}: {message}")]
+    Kubeconfig {
+        /// Its path.
+        path: String,
+        /// What the OS said.
+        message: String,
+    },
+    /// Creating the system namespaces failed.
+    #[error("cannot create the system namespaces: {0}")]
+    Bootstrap(String),
+}
+
+/// A running API server.
+pub struct Server {
+    addr: SocketAddr,
+    kubeconfig: PathBuf,
+    registry: Registry,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the store, creates the system namespaces, starts listening and writes `DATA_DIR/kubeconfig`.
+    pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        let dir = config.data_dir.clone();
+        let options = config.store.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&dir, options))
+            .await
+            .map_err(|e| StartError::Bootstrap(e.to_string()))??;
+        let registry = Registry::new(store);
+        bootstrap(&registry).await?;
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartError::Listen { addr: config.listen, message: e.to_string() })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Listen { addr: config.listen, message: e.to_string() })?;
+        let kubeconfig = config.data_dir.join("kubeconfig");
+        write_kubeconfig(&kubeconfig, addr)?;
+
+        let stop = CancellationToken::new();
+        let app = http::router(AppState { registry: registry.clone(), options: Arc::new(config.http) });
+        let serve_stop = stop.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move { serve_stop.cancelled().await };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!(error = %e, "API server stopped");
+            }
+        });
+        let finalizer = tokio::spawn(crate::namespace::run_finalizer(registry.clone(), stop.clone()));
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), "API server listening");
+        Ok(Self { addr, kubeconfig, registry, stop, tasks: vec![server, finalizer] })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The kubeconfig written for it.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The registry, for in-process clients and tests.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Resolves when the server stops (a shutdown, or a fatal error).
+    pub async fn wait(&mut self) {
+        if let Some(server) = self.tasks.first_mut() {
+            let _ = server.await;
+        }
+    }
+
+    /// Stops accepting requests, ends watches and waits for the tasks.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn bootstrap(registry: &Registry) -> Result<(), StartError> {
+    let namespaces = kinds::by_plural("", "v1", "namespaces")
+        .ok_or_else(|| StartError::Bootstrap("no namespaces".into()))?;
+    for name in SYSTEM_NAMESPACES {
+        if registry.stored(namespaces, None, name).is_some() {
+            continue;
+        }
+        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        match registry.create(namespaces, None, object, &WriteOptions::default()).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(StartError::Bootstrap(e.message)),
+        }
+    }
+    Ok(())
+}
+
+/// Writes a kubeconfig that points kubectl and kube-rs at `addr`.
+fn write_kubeconfig(path: &Path, addr: SocketAddr) -> Result<(), StartError> {
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: wharf\n  cluster:\n    server: http://{addr}\n\
+         contexts:\n- name: wharf\n  context:\n    cluster: wharf\n    user: wharf\n    namespace: default\n\
+         current-context: wharf\nusers:\n- name: wharf\n  user: {{}}\n"
+    );
+    std::fs::write(path, text)
+        .map_err(|e| StartError::Kubeconfig { path: path.display().to_string(), message: e.to_string() })
+}

@@ -1,0 +1,10 @@
+//! Integration tests: each starts real servers on 127.0.0.1:0 and drives them with real clients.
+
+// A failed unwrap is a failed test, with its location; that is what tests want.
+#![allow(clippy::unwrap_used, clippy::default_trait_access)]
+
+mod bad_input;
+mod crud;
+mod kubectl;
+mod namespaces;
+mod watch;

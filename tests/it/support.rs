@@ -1,0 +1,145 @@
+//! Shared set-up for the integration tests: a real API server on 127.0.0.1:0 in a temporary data directory,
+//! kube-rs clients for it, and the real kubectl installed by `scripts/setup.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use apiserver::{Server, ServerConfig};
+use tempfile::TempDir;
+
+/// A running API server with its own data directory.
+pub struct TestServer {
+    /// The server.
+    pub server: Server,
+    /// Its data directory (removed on drop).
+    pub dir: TempDir,
+}
+
+impl TestServer {
+    /// Starts a server on a free port of 127.0.0.1 in a fresh data directory.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after letting the caller adjust its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = ServerConfig::new(([127, 0, 0, 1], 0).into(), dir.path());
+        adjust(&mut config);
+        let server = Server::start(config).await.expect("server starts");
+        Self { server, dir }
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr())
+    }
+
+    /// A kube-rs client for it.
+    pub fn client(&self) -> kube::Client {
+        let config = kube::Config::new(self.url().parse().expect("url"));
+        kube::Client::try_from(config).expect("client")
+    }
+
+    /// The real kubectl, pointed at this server.
+    pub fn kubectl(&self) -> Kubectl {
+        Kubectl::new(self.server.kubeconfig())
+    }
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// The real kubectl 1.37 with a private home and cache directory.
+pub struct Kubectl {
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+    home: TempDir,
+}
+
+impl Kubectl {
+    /// kubectl from `WHARF_KUBECTL` or the project's venv. Panics with the fix when it is missing: these tests
+    /// must not pass silently without it.
+    pub fn new(kubeconfig: &Path) -> Self {
+        let bin = std::env::var_os("WHARF_KUBECTL")
+            .map_or_else(|| workspace_root().join(".venv-kubectl/bin/kubectl"), PathBuf::from);
+        assert!(bin.exists(), "kubectl not found at {}: run scripts/setup.sh", bin.display());
+        Self { bin, kubeconfig: kubeconfig.to_path_buf(), home: tempfile::tempdir().expect("home") }
+    }
+
+    /// A directory for manifests of this test.
+    pub fn dir(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Writes a file in [`Self::dir`] and returns its path as a string.
+    pub fn write(&self, name: &str, contents: &str) -> String {
+        let path = self.home.path().join(name);
+        std::fs::write(&path, contents).expect("write manifest");
+        path.display().to_string()
+    }
+
+    /// Runs kubectl (killed after 60 s, so a hanging watch fails the test instead of stalling it).
+    pub async fn run(&self, args: &[&str]) -> Output {
+        let child = tokio::process::Command::new(&self.bin)
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.home.path())
+            .env("KUBECACHEDIR", self.home.path().join("cache"))
+            .kill_on_drop(true)
+            .output();
+        tokio::time::timeout(Duration::from_secs(60), child)
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {args:?} did not finish in 60 s"))
+            .expect("kubectl runs")
+    }
+
+    /// Runs kubectl and returns its stdout, failing the test with stderr when it exits non-zero.
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl expecting failure; returns stderr.
+    pub async fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} should fail but printed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+/// A raw HTTP exchange through kube-rs' transport, for requests its typed API cannot make (bad bodies,
+/// unusual content types). Returns the status code and the body parsed as JSON (`Null` when it is not JSON).
+pub async fn raw(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Vec<u8>>,
+) -> (u16, serde_json::Value) {
+    use http_body_util::BodyExt;
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(kube::client::Body::from(body.into()))
+        .expect("request");
+    let response = client.send(request).await.expect("server answers");
+    let code = response.status().as_u16();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (code, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}

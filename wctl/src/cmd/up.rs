@@ -1,0 +1,108 @@
+//! `wctl up`: run the API server (and, as they are built, the scheduler, controllers and a local node).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use apiserver::registry::{Registry, WriteOptions, kinds};
+use apiserver::{Server, ServerConfig};
+use serde_json::Value;
+
+/// Arguments of `wctl up`.
+#[derive(clap::Args)]
+pub struct UpArgs {
+    /// Address the API server listens on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    listen: SocketAddr,
+    /// Directory for the store and the kubeconfig [default: the per-user data directory, e.g.
+    /// ~/.local/share/wharf on Linux].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Manifests (multi-document YAML) to create or update once the cluster is up.
+    #[arg(long = "apply", short = 'f', value_name = "FILE")]
+    apply: Vec<PathBuf>,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => dirs::data_local_dir()
+            .map(|d| d.join("wharf"))
+            .context("cannot find a per-user data directory; pass --data-dir")?,
+    };
+    let mut server = Server::start(ServerConfig::new(args.listen, &data_dir)).await?;
+    for file in &args.apply {
+        apply_file(server.registry(), file).await?;
+    }
+    println!("Wharf is up: API at http://{}", server.addr());
+    println!("  export KUBECONFIG={}", server.kubeconfig().display());
+    println!("  kubectl get all -A");
+    tokio::select! {
+        () = shutdown_signal() => {}
+        () = server.wait() => bail!("the API server stopped unexpectedly; see the log above"),
+    }
+    eprintln!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Creates each document of a manifest file, or updates it when it exists.
+async fn apply_file(registry: &Registry, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let object: Value = serde::Deserialize::deserialize(document)
+            .with_context(|| format!("{} is not valid YAML", file.display()))?;
+        if object.is_null() {
+            continue;
+        }
+        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let rt = kinds::by_kind(group, kind)
+            .with_context(|| format!("{}: kind {kind:?} of {api_version:?} is not served", file.display()))?;
+        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let namespace =
+            object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_owned();
+        let options = WriteOptions::default();
+        let result = match registry.create(rt, Some(&namespace), object.clone(), &options).await {
+            Err(e) if e.code == 409 => {
+                registry
+                    .patch(
+                        rt,
+                        Some(&namespace),
+                        &name,
+                        None,
+                        apiserver::patch::PatchKind::Apply,
+                        object,
+                        &options,
+                    )
+                    .await
+            }
+            other => other,
+        };
+        result.map_err(|e| anyhow::anyhow!("{}: {} {name}: {}", file.display(), rt.singular, e.message))?;
+        println!("{}/{name} applied", rt.singular);
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,118 @@
+//! `wctl up` as a user runs it: durability across `kill -9`, and one-line errors for unusable data directories.
+
+// A failed unwrap is a failed test, with its location; that is what tests want.
+#![allow(clippy::unwrap_used, clippy::default_trait_access)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Starts `wctl up` on a free port and returns it with its API URL.
+async fn up(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wctl"))
+        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("WHARF_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("wctl starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(url) = line.strip_prefix("Wharf is up: API at ") {
+                return url.to_owned();
+            }
+        }
+        panic!("wctl up exited before it was up");
+    })
+    .await
+    .expect("wctl up in time");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+fn client(url: &str) -> kube::Client {
+    kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, url) = up(dir.path()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client(&url), "default");
+
+    // 32 clients write as fast as they can; the server is killed while writes are in flight.
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let mut writers = Vec::new();
+    for w in 0..32 {
+        let cms = cms.clone();
+        let acknowledged = acknowledged.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let cm: ConfigMap =
+                    serde_json::from_value(serde_json::json!({"metadata": {"name": format!("w{w}-{i}")}}))
+                        .unwrap();
+                match cms.create(&PostParams::default(), &cm).await {
+                    Ok(created) => acknowledged.lock().unwrap().push(created.metadata),
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().unwrap().len() < 500 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.start_kill().unwrap(); // SIGKILL
+    server.wait().await.unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    let (_server, url) = up(dir.path()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client(&url), "default");
+    for meta in &acknowledged {
+        let name = meta.name.as_deref().unwrap();
+        let stored = cms.get(name).await.unwrap_or_else(|e| panic!("acknowledged {name} was lost: {e}"));
+        assert_eq!(stored.metadata.uid, meta.uid, "{name}");
+        assert_eq!(stored.metadata.resource_version, meta.resource_version, "{name}");
+    }
+}
+
+async fn failed_up(data_dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wctl"))
+        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("WHARF_LOG", "off")
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out).await.expect("exits in time").expect("runs");
+    assert!(!out.status.success(), "wctl up should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unusable_data_directories_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, _) = up(dir.path()).await;
+    let locked = failed_up(dir.path()).await;
+    assert!(locked.contains("is in use by another Wharf server"), "{locked}");
+
+    let corrupt = tempfile::tempdir().unwrap();
+    std::fs::write(corrupt.path().join("wharf.redb"), vec![0x5a; 64 * 1024]).unwrap();
+    let message = failed_up(corrupt.path()).await;
+    assert!(message.contains("corrupt or not a Wharf store"), "{message}");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let message = failed_up(file.path()).await;
+    assert!(message.starts_with("error: cannot open data directory"), "{message}");
+}
