@@ -14,3 +14,6 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
+
+# The wasm targets the guest programs (examples/guests) are built for.
+rustup target add wasm32-wasip1 wasm32-wasip2

@@ -6,8 +6,10 @@
 //! - [`selector`]: label selectors (equality and set-based, `matchLabels`/`matchExpressions`) and field selectors.
 //! - [`validation`]: DNS-1123 names, label syntax, required fields and ranges, per kind, as Kubernetes reports them.
 //! - [`defaults`]: the defaults the Kubernetes API server applies on write, and Secret `stringData` folding.
+//! - [`intstr`]: counts-or-percentages (`maxSurge: 25%`) resolved against a total.
 
 pub mod defaults;
+pub mod intstr;
 pub mod quantity;
 pub mod selector;
 pub mod validation;

@@ -86,12 +86,8 @@ impl ApiError {
 
     /// 422 Invalid with field causes, in Kubernetes' message form.
     pub fn invalid(rt: &ResourceType, name: &str, errors: &[api::validation::FieldError]) -> Self {
-        let list = errors.iter().map(ToString::to_string).collect::<Vec<_>>();
         let kind = if rt.group.is_empty() { rt.kind.to_owned() } else { format!("{}.{}", rt.kind, rt.group) };
-        let message = match list.as_slice() {
-            [one] => format!("{kind} \"{name}\" is invalid: {one}"),
-            many => format!("{kind} \"{name}\" is invalid: [{}]", many.join(", ")),
-        };
+        let message = api::validation::invalid_message(&kind, name, errors);
         let causes: Vec<Value> = errors
             .iter()
             .map(|e| json!({"reason": e.kind.reason(), "message": e.cause_message(), "field": e.field}))

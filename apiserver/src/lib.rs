@@ -3,6 +3,7 @@
 //! Layout, from the wire inwards:
 //! - [`http`]: axum routes, content negotiation, watch streams, discovery and OpenAPI documents.
 //! - [`registry`]: what each verb means for each kind (metadata, admission, subresources, deletion).
+//! - [`protobuf`]: Kubernetes protobuf request bodies, decoded into the JSON the rest of the server takes.
 //! - [`patch`]: JSON patch, merge patch, strategic merge patch and server-side apply.
 //! - [`table`]: the columns `kubectl get` prints, computed on the server.
 //! - [`store`]: redb persistence with group commit, the in-memory object cache and the watch history.
@@ -12,6 +13,7 @@ pub mod error;
 pub mod http;
 mod namespace;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod server;
 pub mod store;

@@ -142,15 +142,46 @@ impl Server {
     }
 }
 
+/// The priority classes every cluster has, with Kubernetes' values.
+const SYSTEM_PRIORITY_CLASSES: &[(&str, i64, &str)] = &[
+    (
+        "system-cluster-critical",
+        2_000_000_000,
+        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ),
+    (
+        "system-node-critical",
+        2_000_001_000,
+        "Used for system critical pods that must not be moved from their current node.",
+    ),
+];
+
+/// Creates what every cluster starts with, unless it is already there.
 async fn bootstrap(registry: &Registry) -> Result<(), StartError> {
-    let namespaces = kinds::by_plural("", "v1", "namespaces")
-        .ok_or_else(|| StartError::Bootstrap("no namespaces".into()))?;
+    let kind = |group, plural| {
+        kinds::by_plural(group, "v1", plural)
+            .ok_or_else(|| StartError::Bootstrap(format!("no {plural} kind")))
+    };
+    let namespaces = kind("", "namespaces")?;
+    let classes = kind("scheduling.k8s.io", "priorityclasses")?;
+    let mut objects = Vec::new();
     for name in SYSTEM_NAMESPACES {
-        if registry.stored(namespaces, None, name).is_some() {
+        objects.push((
+            namespaces,
+            *name,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        ));
+    }
+    for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+        let class = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
+                           "value": value, "description": description});
+        objects.push((classes, *name, class));
+    }
+    for (rt, name, object) in objects {
+        if registry.stored(rt, None, name).is_some() {
             continue;
         }
-        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        match registry.create(namespaces, None, object, &WriteOptions::default()).await {
+        match registry.create(rt, None, object, &WriteOptions::default()).await {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(StartError::Bootstrap(e.message)),

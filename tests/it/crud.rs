@@ -352,3 +352,60 @@ async fn binding_and_graceful_pod_deletion() {
         .unwrap();
     assert!(pods.get_opt("p").await.unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_collection_by_label() {
+    let server = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    for (name, app) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        cms.create(&PostParams::default(), &config_map(name, json!({"app": app}))).await.unwrap();
+    }
+    let deleted = cms
+        .delete_collection(&DeleteParams::default(), &ListParams::default().labels("app=web"))
+        .await
+        .unwrap();
+    let names: Vec<String> =
+        deleted.left().unwrap().items.into_iter().map(|c| c.metadata.name.unwrap()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let left: Vec<String> = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.metadata.name.unwrap())
+        .collect();
+    assert_eq!(left, ["c"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn priority_classes_resolve_into_pod_priority() {
+    use k8s_openapi::api::scheduling::v1::PriorityClass;
+    let server = TestServer::start().await;
+    let client = server.client();
+    let classes: Api<PriorityClass> = Api::all(client.clone());
+    let high = serde_json::from_value(
+        json!({"metadata": {"name": "high"}, "value": 1000, "preemptionPolicy": "Never"}),
+    )
+    .unwrap();
+    classes.create(&PostParams::default(), &high).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let pod = |name: &str, class: Option<&str>| -> Pod {
+        serde_json::from_value(json!({"metadata": {"name": name},
+            "spec": {"priorityClassName": class, "containers": [{"name": "c", "image": "/opt/c.wasm"}]}}))
+        .unwrap()
+    };
+    let spec = pods.create(&PostParams::default(), &pod("a", Some("high"))).await.unwrap().spec.unwrap();
+    assert_eq!((spec.priority, spec.preemption_policy.as_deref()), (Some(1000), Some("Never")));
+    let spec = pods
+        .create(&PostParams::default(), &pod("b", Some("system-node-critical")))
+        .await
+        .unwrap()
+        .spec
+        .unwrap();
+    assert_eq!(spec.priority, Some(2_000_001_000));
+    let spec = pods.create(&PostParams::default(), &pod("c", None)).await.unwrap().spec.unwrap();
+    assert_eq!(spec.priority, Some(0));
+    let err = pods.create(&PostParams::default(), &pod("d", Some("nope"))).await.unwrap_err();
+    assert_eq!(api_error(err), (403, "Forbidden".into()));
+}

@@ -6,5 +6,11 @@
 mod bad_input;
 mod crud;
 mod kubectl;
+mod logs;
+mod metrics;
 mod namespaces;
+mod node;
+mod protobuf;
+mod scheduling;
+mod verbs;
 mod watch;

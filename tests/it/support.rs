@@ -36,9 +36,11 @@ impl TestServer {
         format!("http://{}", self.server.addr())
     }
 
-    /// A kube-rs client for it.
+    /// A kube-rs client for it. It does not retry 429/503/504 answers (kube-rs does by default), so tests see
+    /// exactly what the server said.
     pub fn client(&self) -> kube::Client {
-        let config = kube::Config::new(self.url().parse().expect("url"));
+        let mut config = kube::Config::new(self.url().parse().expect("url"));
+        config.default_retry = false;
         kube::Client::try_from(config).expect("client")
     }
 

@@ -162,3 +162,41 @@ async fn bookmarks_and_timeouts() {
         tokio::time::timeout(Duration::from_secs(5), async { while stream.next().await.is_some() {} }).await;
     assert!(ended.is_ok(), "the watch outlived its timeoutSeconds");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watcher_that_does_not_read_is_dropped_without_slowing_writers() {
+    let server = TestServer::start_with(|c| c.store.watcher_buffer = 16).await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    let rv = cms.list(&Default::default()).await.unwrap().metadata.resource_version.unwrap();
+    // Open a watch and do not read it while 1,000 large objects (10 MB) are written.
+    let mut stalled = cms.watch(&WatchParams::default().timeout(60), &rv).await.unwrap().boxed();
+    let blob = "x".repeat(10_000);
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (cms, blob) = (cms.clone(), blob.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0..125 {
+                let cm: ConfigMap = serde_json::from_value(
+                    json!({"metadata": {"name": format!("big-{w}-{i}")}, "data": {"blob": blob}}),
+                )
+                .unwrap();
+                cms.create(&PostParams::default(), &cm).await.unwrap();
+            }
+        }));
+    }
+    for writer in writers {
+        tokio::time::timeout(Duration::from_secs(60), writer).await.expect("writes are not held up").unwrap();
+    }
+    // The stalled watcher fell behind: its stream ends early instead of holding 1,000 events for it.
+    let mut received = 0;
+    let drained = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(event) = stalled.next().await {
+            if event.is_ok() {
+                received += 1;
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the lagging watch was not closed");
+    assert!(received < 1000, "the lagging watch received all {received} events");
+}

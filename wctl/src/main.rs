@@ -18,6 +18,10 @@ struct Cli {
 enum Command {
     /// Start a cluster (API server with its store) and write its kubeconfig.
     Up(cmd::up::UpArgs),
+    /// Run a node agent that joins a remote API server and runs the pods bound to this node.
+    Node(cmd::node::NodeArgs),
+    /// Run the scheduler against a remote API server, binding its pending pods to nodes.
+    Scheduler(cmd::scheduler::SchedulerArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => cmd::up::run(args).await,
+            Command::Node(args) => cmd::node::run(args).await,
+            Command::Scheduler(args) => cmd::scheduler::run(args).await,
         }
     });
     match result {

@@ -1,8 +1,9 @@
 //! Discovery: what kubectl and kube-rs read to learn the kinds served, in both the aggregated (v2) and the
-//! legacy form, plus `/version` and the OpenAPI v3 documents kubectl consults before `apply`.
+//! legacy form, plus `/version`.
 
 use serde_json::{Value, json};
 
+use super::metrics;
 use crate::registry::kinds::{self, ALL_VERBS, KINDS, ResourceType};
 
 /// The media type of aggregated discovery; the response must carry it for clients to parse the body as such.
@@ -27,15 +28,22 @@ pub fn core_versions() -> Value {
     json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
 }
 
+/// Every group served besides core: the kinds' groups and the metrics API.
+fn all_groups() -> Vec<(&'static str, &'static str)> {
+    let mut groups = kinds::groups();
+    groups.push((metrics::GROUP, metrics::VERSION));
+    groups
+}
+
 /// `/apis` (legacy form).
 pub fn groups() -> Value {
-    let groups: Vec<Value> = kinds::groups().into_iter().map(|(g, v)| group_json(g, v)).collect();
+    let groups: Vec<Value> = all_groups().into_iter().map(|(g, v)| group_json(g, v)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/{group}`, if served.
 pub fn group(name: &str) -> Option<Value> {
-    kinds::groups().into_iter().find(|(g, _)| *g == name).map(|(g, v)| {
+    all_groups().into_iter().find(|(g, _)| *g == name).map(|(g, v)| {
         let mut group = group_json(g, v);
         group["kind"] = json!("APIGroup");
         group["apiVersion"] = json!("v1");
@@ -52,6 +60,14 @@ fn group_json(group: &str, version: &str) -> Value {
 /// `/api/v1` or `/apis/{group}/{version}` (`APIResourceList`), if served.
 pub fn resources(group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
+    if (group, version) == (metrics::GROUP, metrics::VERSION) {
+        for (plural, singular, kind, namespaced) in metrics::RESOURCES {
+            resources.push(
+                json!({"name": plural, "singularName": singular, "namespaced": namespaced, "kind": kind,
+                                  "verbs": ["get", "list"]}),
+            );
+        }
+    }
     for rt in kinds_of(group).filter(|k| k.version == version) {
         resources.push(json!({
             "name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced, "kind": rt.kind,
@@ -78,7 +94,20 @@ pub fn resources(group: &str, version: &str) -> Option<Value> {
 /// Aggregated discovery of the core group (`/api`) or of every other group (`/apis`).
 pub fn aggregated(core: bool) -> Value {
     let groups: Vec<(&str, &str)> = if core { vec![("", "v1")] } else { kinds::groups() };
-    let items: Vec<Value> = groups
+    let mut items = Vec::new();
+    if !core {
+        let resources: Vec<Value> = metrics::RESOURCES
+            .iter()
+            .map(|(plural, singular, kind, namespaced)| {
+                json!({"resource": plural, "singularResource": singular,
+                       "responseKind": {"group": metrics::GROUP, "version": metrics::VERSION, "kind": kind},
+                       "scope": if *namespaced { "Namespaced" } else { "Cluster" }, "verbs": ["get", "list"]})
+            })
+            .collect();
+        items.push(json!({"metadata": {"name": metrics::GROUP, "creationTimestamp": null},
+                          "versions": [{"version": metrics::VERSION, "resources": resources, "freshness": "Current"}]}));
+    }
+    let kinds_items = groups
         .into_iter()
         .map(|(group, version)| {
             let resources: Vec<Value> = kinds_of(group)
@@ -107,7 +136,8 @@ pub fn aggregated(core: bool) -> Value {
             json!({"metadata": {"name": group, "creationTimestamp": null},
                    "versions": [{"version": version, "resources": resources, "freshness": "Current"}]})
         })
-        .collect();
+        .collect::<Vec<Value>>();
+    let items: Vec<Value> = kinds_items.into_iter().chain(items).collect();
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }
 
@@ -118,66 +148,6 @@ pub fn version() -> Value {
         "gitCommit": "", "gitTreeState": "clean", "buildDate": "", "goVersion": "",
         "compiler": "rustc", "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
     })
-}
-
-/// A hash of what the OpenAPI documents describe, so kubectl's URL-keyed cache refreshes when they change.
-fn openapi_hash() -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for rt in KINDS {
-        (rt.group, rt.version, rt.kind, rt.plural).hash(&mut h);
-    }
-    env!("CARGO_PKG_VERSION").hash(&mut h);
-    format!("{:016X}", h.finish())
-}
-
-/// `/openapi/v3`: one document per group version.
-pub fn openapi_index() -> Value {
-    let hash = openapi_hash();
-    let mut paths = serde_json::Map::new();
-    paths.insert("api/v1".into(), json!({"serverRelativeURL": format!("/openapi/v3/api/v1?hash={hash}")}));
-    for (g, v) in kinds::groups() {
-        paths.insert(
-            format!("apis/{g}/{v}"),
-            json!({"serverRelativeURL": format!("/openapi/v3/apis/{g}/{v}?hash={hash}")}),
-        );
-    }
-    json!({"paths": paths})
-}
-
-/// `/openapi/v3/api/v1` or `/openapi/v3/apis/{group}/{version}`: the operations kubectl checks for server-side
-/// field validation (a PATCH per kind listing `fieldValidation`). Schemas are not served yet.
-pub fn openapi_document(group: &str, version: &str) -> Option<Value> {
-    let mut paths = serde_json::Map::new();
-    for rt in kinds_of(group).filter(|k| k.version == version) {
-        let prefix =
-            if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
-        let path = if rt.namespaced {
-            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", rt.plural)
-        } else {
-            format!("{prefix}/{}/{{name}}", rt.plural)
-        };
-        let params: Vec<Value> = [
-            ("fieldValidation", "string"),
-            ("fieldManager", "string"),
-            ("dryRun", "string"),
-            ("force", "boolean"),
-        ]
-        .iter()
-        .map(|(name, ty)| json!({"name": name, "in": "query", "schema": {"type": ty}}))
-        .collect();
-        paths.insert(path, json!({"patch": {
-            "operationId": format!("patch{}", rt.kind),
-            "x-kubernetes-group-version-kind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
-            "parameters": params,
-            "responses": {"200": {"description": "OK"}},
-        }}));
-    }
-    if paths.is_empty() {
-        return None;
-    }
-    Some(json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.37.0"}, "paths": paths,
-                "components": {"schemas": {}}}))
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
 //! The HTTP edge: routes, content negotiation and response encoding. Handlers parse the request, call the
 //! [`Registry`], and encode what it returns; they hold no Kubernetes semantics of their own.
 
+mod agent;
 pub mod discovery;
+mod logs;
+mod metrics;
+pub mod openapi;
 mod output;
 pub mod path;
 pub mod query;
@@ -57,7 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/livez", get(health))
         .route("/readyz", get(health))
-        .route("/openapi/v3", get(|| async { json_response(200, &discovery::openapi_index()) }))
+        .route("/openapi/v3", get(|| async { json_response(200, &openapi::index()) }))
         .route("/openapi/v3/{*path}", get(openapi))
         .route("/api", axum::routing::any(api))
         .route("/api/{*rest}", axum::routing::any(api))
@@ -73,12 +77,12 @@ async fn health() -> &'static str {
 
 async fn openapi(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
     let document = match path.split('/').collect::<Vec<_>>().as_slice() {
-        ["api", version] => discovery::openapi_document("", version),
-        ["apis", group, version] => discovery::openapi_document(group, version),
+        ["api", version] => openapi::document("", version),
+        ["apis", group, version] => openapi::document(group, version),
         _ => None,
     };
     match document {
-        Some(doc) => json_response(200, &doc),
+        Some(doc) => json_response(200, doc),
         None => ApiError::no_route(&format!("/openapi/v3/{path}")).into_response(),
     }
 }
@@ -88,6 +92,17 @@ async fn api(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let query = query::Query::parse(request.uri().query());
     let headers = request.headers().clone();
+    let metrics_prefix = format!("/apis/{}/{}/", metrics::GROUP, metrics::VERSION);
+    if let Some(rest) = path.strip_prefix(&metrics_prefix) {
+        let rest: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        return match method {
+            Method::GET => match metrics::serve(&state.registry, &rest, &query).await {
+                Ok(body) => json_response(200, &body),
+                Err(e) => e.into_response(),
+            },
+            _ => ApiError::method_not_allowed(&format!("{method} {path}")).into_response(),
+        };
+    }
     let result = match path::parse(&path) {
         Ok(Route::Resource(target)) => {
             resource::handle(&state, method, target, &query, &headers, request.into_body()).await

@@ -11,10 +11,13 @@ use super::query::Query;
 use super::{AppState, header_str, read_body, watch};
 use crate::error::{ApiError, Result};
 use crate::patch::{self, PatchKind};
-use crate::registry::{DeleteOptions, Deleted, ListPage, ScaleChange, Subresource, WriteOptions};
+use crate::protobuf;
+use crate::registry::{
+    DeleteOptions, Deleted, ListPage, ResourceType, ScaleChange, Subresource, WriteOptions,
+};
 
 /// Body media types accepted for create and update.
-const BODY_TYPES: &[&str] = &["application/json", "application/yaml"];
+const BODY_TYPES: &[&str] = &["application/json", "application/yaml", protobuf::MEDIA_TYPE];
 
 pub async fn handle(
     state: &AppState,
@@ -42,33 +45,47 @@ pub async fn handle(
             Ok(super::json_response(200, &registry.get_scale(rt, ns, name)?))
         }
         (Method::GET, Some(name), Some(Subresource::Log)) => {
-            let pod = registry.get(rt, ns, name)?.value();
-            match pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
-                None => Err(ApiError::bad_request(format!("pod \"{name}\" does not have a host assigned"))),
-                Some(node) => Err(ApiError {
-                    code: 503,
-                    reason: "ServiceUnavailable",
-                    message: format!(
-                        "the logs of pod \"{name}\" are kept by the node agent of node \"{node}\", which does not serve them"
-                    ),
-                    details: None,
-                }),
-            }
+            super::logs::serve(registry, rt, ns, name, query).await
         }
         (Method::POST, None, None) => {
             let options = query.write_options()?;
-            let object = decode_body(headers, body).await?;
+            let object = decode_body(headers, body, rt, target.sub).await?;
             let written = registry.create(rt, ns, object, &options).await?;
             Ok(output::object(201, rt, &written.object, format()?, &written.warnings))
         }
+        (Method::POST, Some(name), Some(Subresource::Eviction)) => {
+            let eviction = decode_body(headers, body, rt, target.sub).await?;
+            let options: DeleteOptions = match eviction.get("deleteOptions") {
+                Some(o) if !o.is_null() => serde_json::from_value(o.clone()).map_err(|e| {
+                    ApiError::bad_request(format!("the eviction's deleteOptions are not valid: {e}"))
+                })?,
+                _ => DeleteOptions::default(),
+            };
+            registry.evict(rt, ns.unwrap_or_default(), name, &options).await?;
+            Ok(output::success(201, rt, name))
+        }
+        (
+            Method::GET | Method::POST,
+            Some(name),
+            Some(sub @ (Subresource::Exec | Subresource::Attach | Subresource::PortForward)),
+        ) => {
+            registry.get(rt, ns, name)?;
+            let what = if sub == Subresource::PortForward {
+                "it has no ports to forward to: reach it through a Service (ClusterIP or NodePort)"
+            } else {
+                "it has no shell or terminal to exec into or attach to: read its output with `kubectl logs`, or reach \
+                 it through a Service"
+            };
+            Err(ApiError::bad_request(format!("pod \"{name}\" runs WebAssembly; {what}")))
+        }
         (Method::POST, Some(name), Some(Subresource::Binding)) => {
-            let binding = decode_body(headers, body).await?;
+            let binding = decode_body(headers, body, rt, target.sub).await?;
             registry.bind(rt, ns, name, &binding).await?;
             Ok(output::success(201, rt, name))
         }
         (Method::PUT, Some(name), Some(Subresource::Scale)) => {
             let options = query.write_options()?;
-            let scale = decode_body(headers, body).await?;
+            let scale = decode_body(headers, body, rt, target.sub).await?;
             Ok(super::json_response(
                 200,
                 &registry.write_scale(rt, ns, name, ScaleChange::Replace(scale), &options).await?,
@@ -76,7 +93,7 @@ pub async fn handle(
         }
         (Method::PUT, Some(name), sub @ (None | Some(Subresource::Status | Subresource::Finalize))) => {
             let options = query.write_options()?;
-            let object = decode_body(headers, body).await?;
+            let object = decode_body(headers, body, rt, target.sub).await?;
             let written = registry.update(rt, ns, name, sub, object, &options).await?;
             Ok(output::object(200, rt, &written.object, format()?, &written.warnings))
         }
@@ -96,7 +113,7 @@ pub async fn handle(
             Ok(output::object(code, rt, &written.object, format()?, &written.warnings))
         }
         (Method::DELETE, Some(name), None) => {
-            let options = delete_options(query, body).await?;
+            let options = delete_options(query, headers, body, rt).await?;
             match registry.delete(rt, ns, name, &options).await? {
                 Deleted::Gone(w) | Deleted::Terminating(w) => {
                     Ok(output::object(200, rt, &w.object, format()?, &[]))
@@ -105,7 +122,7 @@ pub async fn handle(
         }
         (Method::DELETE, None, None) => {
             let list = query.list_options(rt)?;
-            let options = delete_options(query, body).await?;
+            let options = delete_options(query, headers, body, rt).await?;
             let done = registry.delete_collection(rt, ns, &list, &options).await?;
             let rv = registry.store().read(|s| s.rv);
             let page = ListPage {
@@ -124,16 +141,28 @@ pub async fn handle(
     }
 }
 
-/// Decodes a create or update body: JSON, or YAML.
-async fn decode_body(headers: &HeaderMap, body: Body) -> Result<Value> {
-    let content_type = header_str(headers, header::CONTENT_TYPE);
-    let media = content_type.split(';').next().unwrap_or_default().trim();
+/// Decodes a create or update body: JSON, YAML, or Kubernetes protobuf (which kubectl's typed verbs send),
+/// turned into the same JSON object. A protobuf body must hold the kind of `rt`, or of its subresource `sub`
+/// (`Scale`, `Binding`, `Eviction`): the bytes mean nothing as another message.
+async fn decode_body(
+    headers: &HeaderMap,
+    body: Body,
+    rt: &ResourceType,
+    sub: Option<Subresource>,
+) -> Result<Value> {
     let bytes = read_body(body).await?;
-    let value: Value = match media {
+    let value: Value = match media_type(headers) {
         "" | "application/json" => serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?,
         "application/yaml" => serde_yaml::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("the request body is not valid YAML: {e}")))?,
+        protobuf::MEDIA_TYPE => {
+            let (group, version, kind) = sub.map_or((rt.group, rt.version, rt.kind), |s| s.response_kind(rt));
+            let api_version =
+                if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
+            protobuf::decode(&bytes, protobuf::Expected { kind, api_versions: &[&api_version] })
+                .map_err(protobuf_error)?
+        }
         other => return Err(ApiError::unsupported_media_type(other, BODY_TYPES)),
     };
     if !value.is_object() {
@@ -142,11 +171,42 @@ async fn decode_body(headers: &HeaderMap, body: Body) -> Result<Value> {
     Ok(value)
 }
 
-/// `DeleteOptions` from the body (which may be empty) and the query string, the query winning.
-async fn delete_options(query: &Query, body: Body) -> Result<DeleteOptions> {
+/// The media type of the body, without parameters.
+fn media_type(headers: &HeaderMap) -> &str {
+    header_str(headers, header::CONTENT_TYPE).split(';').next().unwrap_or_default().trim()
+}
+
+/// A protobuf decoding failure as the client sees it.
+fn protobuf_error(error: protobuf::Error) -> ApiError {
+    match error {
+        protobuf::Error::Malformed(message) => ApiError::bad_request(message),
+        protobuf::Error::Unsupported(message) => {
+            ApiError { code: 415, reason: "UnsupportedMediaType", message, details: None }
+        }
+    }
+}
+
+/// `DeleteOptions` from the body (which may be empty; JSON or protobuf) and the query string, the query winning.
+async fn delete_options(
+    query: &Query,
+    headers: &HeaderMap,
+    body: Body,
+    rt: &ResourceType,
+) -> Result<DeleteOptions> {
     let bytes = read_body(body).await?;
     let mut options: DeleteOptions = if bytes.iter().all(u8::is_ascii_whitespace) {
         DeleteOptions::default()
+    } else if media_type(headers) == protobuf::MEDIA_TYPE {
+        // Clients name DeleteOptions in the resource's group version, in meta.k8s.io/v1, or in v1.
+        let api_version = rt.api_version();
+        let api_versions = [api_version.as_str(), "meta.k8s.io/v1", "v1"];
+        let value = protobuf::decode(
+            &bytes,
+            protobuf::Expected { kind: "DeleteOptions", api_versions: &api_versions },
+        )
+        .map_err(protobuf_error)?;
+        serde_json::from_value(value)
+            .map_err(|e| ApiError::bad_request(format!("the DeleteOptions body is not valid: {e}")))?
     } else {
         serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("the DeleteOptions body is not valid: {e}")))?

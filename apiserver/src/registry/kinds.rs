@@ -17,6 +17,15 @@ pub enum Subresource {
     Log,
     /// `namespaces/{name}/finalize`: updates `spec.finalizers`.
     Finalize,
+    /// `pods/{name}/eviction`: a deletion that respects PodDisruptionBudgets (policy/v1 Eviction).
+    Eviction,
+    /// `pods/{name}/exec`, `attach` and `portforward`: listed so kubectl finds them, answered with an explanation
+    /// (a wasm guest has no shell, terminal or ports to forward).
+    Exec,
+    /// See [`Subresource::Exec`].
+    Attach,
+    /// See [`Subresource::Exec`].
+    PortForward,
 }
 
 impl Subresource {
@@ -28,6 +37,10 @@ impl Subresource {
             Subresource::Binding => "binding",
             Subresource::Log => "log",
             Subresource::Finalize => "finalize",
+            Subresource::Eviction => "eviction",
+            Subresource::Exec => "exec",
+            Subresource::Attach => "attach",
+            Subresource::PortForward => "portforward",
         }
     }
 
@@ -35,7 +48,8 @@ impl Subresource {
     pub fn verbs(self) -> &'static [&'static str] {
         match self {
             Subresource::Status | Subresource::Scale => &["get", "patch", "update"],
-            Subresource::Binding => &["create"],
+            Subresource::Binding | Subresource::Eviction => &["create"],
+            Subresource::Exec | Subresource::Attach | Subresource::PortForward => &["create", "get"],
             Subresource::Log => &["get"],
             Subresource::Finalize => &["update"],
         }
@@ -46,6 +60,10 @@ impl Subresource {
         match self {
             Subresource::Scale => ("autoscaling", "v1", "Scale"),
             Subresource::Binding => ("", "v1", "Binding"),
+            Subresource::Eviction => ("policy", "v1", "Eviction"),
+            Subresource::Exec => ("", "v1", "PodExecOptions"),
+            Subresource::Attach => ("", "v1", "PodAttachOptions"),
+            Subresource::PortForward => ("", "v1", "PodPortForwardOptions"),
             Subresource::Log => ("", "v1", "Pod"),
             Subresource::Status | Subresource::Finalize => (parent.group, parent.version, parent.kind),
         }
@@ -137,7 +155,7 @@ pub static KINDS: &[ResourceType] = &[
     kind!("", "v1", "Namespace", "namespaces", "namespace", false, core::v1::Namespace,
         short: ["ns"], categories: [], sub: [Status, Finalize], fields: ["status.phase"]),
     kind!("", "v1", "Pod", "pods", "pod", true, core::v1::Pod,
-        short: ["po"], categories: ["all"], sub: [Status, Binding, Log],
+        short: ["po"], categories: ["all"], sub: [Status, Binding, Log, Eviction, Exec, Attach, PortForward],
         fields: ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
                  "status.phase", "status.podIP", "status.nominatedNodeName"]),
     kind!("", "v1", "Service", "services", "service", true, core::v1::Service,

@@ -8,6 +8,7 @@
 
 pub mod admission;
 mod delete;
+mod eviction;
 pub mod kinds;
 pub mod object;
 mod update;
@@ -222,8 +223,10 @@ impl Registry {
         meta.insert("creationTimestamp".into(), Value::String(object::now()));
         let name = object::name(&object).to_owned();
         prepare_create(rt, &mut object);
-        let warnings = Self::unknown_fields(rt, &name, &object, options.field_validation)?;
-        let mut object = admit(rt, &name, object, None)?;
+        if rt.kind == "Pod" {
+            self.resolve_priority(rt, &name, &mut object)?;
+        }
+        let (mut object, warnings) = admit(rt, &name, &object, None, options.field_validation)?;
         if object.get("spec").is_some() {
             object::meta_mut(&mut object).insert("generation".into(), json!(1));
         }
@@ -296,22 +299,53 @@ impl Registry {
         Ok(())
     }
 
-    /// Applies `fieldValidation` to an incoming object; returns the warnings for `Warn`.
-    fn unknown_fields(
-        rt: &ResourceType,
-        name: &str,
-        object: &Value,
-        mode: FieldValidation,
-    ) -> Result<Vec<String>> {
-        if mode == FieldValidation::Ignore {
-            return Ok(Vec::new());
+    /// Kubernetes' Priority admission: `spec.priorityClassName` (or the global default class) becomes
+    /// `spec.priority` and `spec.preemptionPolicy`, which the scheduler orders and preempts by.
+    fn resolve_priority(&self, pods: &ResourceType, name: &str, pod: &mut Value) -> Result<()> {
+        let classes = kinds::by_plural("scheduling.k8s.io", "v1", "priorityclasses")
+            .ok_or_else(|| ApiError::internal("no PriorityClass kind"))?;
+        let requested =
+            pod.pointer("/spec/priorityClassName").and_then(Value::as_str).filter(|c| !c.is_empty());
+        let class = match requested {
+            Some(class_name) => {
+                Some(self.store.get(&key(classes, None, class_name)).map(|c| c.value()).ok_or_else(|| {
+                    ApiError::forbidden(
+                        pods,
+                        name,
+                        &format!("no PriorityClass with name {class_name} was found"),
+                    )
+                })?)
+            }
+            None => self.store.read(|state| {
+                state
+                    .range(&Key::prefix(classes.storage, None), None)
+                    .map(|(_, c)| c.value())
+                    .find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
+            }),
+        };
+        let value = class.as_ref().and_then(|c| c.get("value")).and_then(Value::as_i64).unwrap_or(0);
+        let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else { return Ok(()) };
+        if let Some(given) = spec.get("priority").and_then(Value::as_i64)
+            && given != value
+        {
+            return Err(ApiError::forbidden(
+                pods,
+                name,
+                &format!(
+                    "the integer value of priority ({given}) must not be provided in pod spec; priority admission \
+                     controller computed {value} from the given PriorityClass name"
+                ),
+            ));
         }
-        let unknown = rt.typed.unknown_fields(object).map_err(|e| admit_error(rt, name, e))?;
-        let messages: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
-        if mode == FieldValidation::Strict && !messages.is_empty() {
-            return Err(ApiError::bad_request(format!("strict decoding error: {}", messages.join(", "))));
+        spec.insert("priority".into(), json!(value));
+        if let Some(class) = &class {
+            spec.insert("priorityClassName".into(), json!(object::name(class)));
+            if !spec.contains_key("preemptionPolicy") {
+                let policy = class.get("preemptionPolicy").cloned().unwrap_or(json!("PreemptLowerPriority"));
+                spec.insert("preemptionPolicy".into(), policy);
+            }
         }
-        Ok(messages)
+        Ok(())
     }
 
     /// Gives a Service its cluster IP (unless headless or ExternalName) and node ports.
@@ -414,8 +448,17 @@ fn prepare_create(rt: &ResourceType, object: &mut Value) {
 }
 
 /// Typed admission with errors mapped to Status.
-fn admit(rt: &ResourceType, name: &str, object: Value, old: Option<&Value>) -> Result<Value> {
-    rt.typed.admit(object, old).map_err(|e| admit_error(rt, name, e))
+/// Typed admission with errors mapped to Status; returns the object and the `Warning`s for unknown fields.
+fn admit(
+    rt: &ResourceType,
+    name: &str,
+    object: &Value,
+    old: Option<&Value>,
+    fields: FieldValidation,
+) -> Result<(Value, Vec<String>)> {
+    let admitted = rt.typed.admit(object, old, fields).map_err(|e| admit_error(rt, name, e))?;
+    let warnings = admitted.unknown_fields.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    Ok((admitted.object, warnings))
 }
 
 fn admit_error(rt: &ResourceType, name: &str, error: AdmitError) -> ApiError {
@@ -425,6 +468,10 @@ fn admit_error(rt: &ResourceType, name: &str, error: AdmitError) -> ApiError {
             rt.kind, rt.version, rt.kind
         )),
         AdmitError::Invalid(errors) => ApiError::invalid(rt, name, &errors),
+        AdmitError::UnknownFields(fields) => {
+            let list: Vec<String> = fields.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+            ApiError::bad_request(format!("strict decoding error: {}", list.join(", ")))
+        }
     }
 }
 

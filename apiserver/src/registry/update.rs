@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{
-    ResourceType, Subresource, WriteOptions, Written, admit, admit_error, check_type_meta, dry_run_object,
-    key, object,
+    FieldValidation, ResourceType, Subresource, WriteOptions, Written, admit, admit_error, check_type_meta,
+    dry_run_object, key, object,
 };
 use crate::error::{ApiError, Result};
 pub use crate::patch::PatchKind;
@@ -31,7 +31,14 @@ impl Part {
             None | Some(Subresource::Scale) => Part::Object,
             Some(Subresource::Status) => Part::Status,
             Some(Subresource::Finalize) => Part::Finalize,
-            Some(Subresource::Binding | Subresource::Log) => Part::System,
+            Some(
+                Subresource::Binding
+                | Subresource::Log
+                | Subresource::Eviction
+                | Subresource::Exec
+                | Subresource::Attach
+                | Subresource::PortForward,
+            ) => Part::System,
         }
     }
 }
@@ -78,16 +85,8 @@ impl super::Registry {
             ));
         }
         let precondition = parse_rv(object::meta_str(&body, "resourceVersion"))?;
-        let warnings = if sub.is_none() {
-            Self::unknown_fields(rt, name, &body, options.field_validation)?
-        } else {
-            Vec::new()
-        };
-        let mut written = self
-            .update_with(rt, namespace, name, Part::of(sub), precondition, options, |_| Ok(body.clone()))
-            .await?;
-        written.warnings = warnings;
-        Ok(written)
+        self.update_with(rt, namespace, name, Part::of(sub), precondition, options, |_| Ok(body.clone()))
+            .await
     }
 
     /// PATCH of an object or of its status subresource; an apply patch creates a missing object.
@@ -234,9 +233,9 @@ impl super::Registry {
             }
             let old = current.value();
             let desired = mutate(&old)?;
-            let next = prepare_update(rt, part, &old, desired, name)?;
+            let (next, warnings) = prepare_update(rt, part, &old, desired, name, options.field_validation)?;
             if next == old {
-                return Ok(Written { object: current, created: false, warnings: Vec::new() });
+                return Ok(Written { object: current, created: false, warnings });
             }
             let select = object::selectable(rt, &next);
             // Removing the last finalizer of an object being deleted completes its deletion.
@@ -250,7 +249,7 @@ impl super::Registry {
                 return Ok(Written {
                     object: dry_run_object(next, current.rv, select),
                     created: false,
-                    warnings: Vec::new(),
+                    warnings,
                 });
             }
             let write = if finished {
@@ -259,7 +258,7 @@ impl super::Registry {
                 Write::Update { key: key.clone(), object: next, select, expected_rv: Some(current.rv) }
             };
             match self.store.write(write).await {
-                Ok(object) => return Ok(Written { object, created: false, warnings: Vec::new() }),
+                Ok(object) => return Ok(Written { object, created: false, warnings }),
                 Err(WriteError::Conflict { .. }) if precondition.is_none() => {}
                 Err(WriteError::Conflict { .. }) => return Err(ApiError::conflict(rt, name)),
                 Err(WriteError::NotFound) => return Err(ApiError::not_found(rt, name)),
@@ -289,7 +288,15 @@ pub enum ScaleChange {
 }
 
 /// Merges what the client may change into the committed object, per subresource, then admits it.
-fn prepare_update(rt: &ResourceType, part: Part, old: &Value, desired: Value, name: &str) -> Result<Value> {
+fn prepare_update(
+    rt: &ResourceType,
+    part: Part,
+    old: &Value,
+    desired: Value,
+    name: &str,
+    fields: FieldValidation,
+) -> Result<(Value, Vec<String>)> {
+    let mut warnings = Vec::new();
     let mut next = match part {
         Part::Object => {
             let mut next = desired;
@@ -318,7 +325,8 @@ fn prepare_update(rt: &ResourceType, part: Part, old: &Value, desired: Value, na
                     }
                 }
             }
-            let mut next = admit(rt, name, next, Some(old))?;
+            let (mut next, unknown) = admit(rt, name, &next, Some(old), fields)?;
+            warnings = unknown;
             if let Some(generation) = old.pointer("/metadata/generation").and_then(Value::as_i64)
                 && next.get("spec") != old.get("spec")
             {
@@ -349,7 +357,7 @@ fn prepare_update(rt: &ResourceType, part: Part, old: &Value, desired: Value, na
     if let Some(rv) = old.pointer("/metadata/resourceVersion") {
         object::meta_mut(&mut next).insert("resourceVersion".into(), rv.clone());
     }
-    Ok(next)
+    Ok((next, warnings))
 }
 
 /// A terminating namespace whose `spec.finalizers` are all done can go.

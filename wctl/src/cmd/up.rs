@@ -21,6 +21,9 @@ pub struct UpArgs {
     /// Manifests (multi-document YAML) to create or update once the cluster is up.
     #[arg(long = "apply", short = 'f', value_name = "FILE")]
     apply: Vec<PathBuf>,
+    /// Name of the local node that runs pods.
+    #[arg(long, default_value = "local")]
+    node_name: String,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -31,6 +34,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             .context("cannot find a per-user data directory; pass --data-dir")?,
     };
     let mut server = Server::start(ServerConfig::new(args.listen, &data_dir)).await?;
+    let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
+    let scheduler = scheduler::Service::start(client.clone(), scheduler::Options::default());
+    let agent = host::Agent::start(client, host::NodeConfig::new(&args.node_name, data_dir.join("node")))
+        .await
+        .context("cannot start the local node agent")?;
     for file in &args.apply {
         apply_file(server.registry(), file).await?;
     }
@@ -42,6 +50,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         () = server.wait() => bail!("the API server stopped unexpectedly; see the log above"),
     }
     eprintln!("shutting down");
+    agent.shutdown().await;
+    scheduler.shutdown().await;
     server.shutdown().await;
     Ok(())
 }
@@ -86,7 +96,7 @@ async fn apply_file(registry: &Registry, file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

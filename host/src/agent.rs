@@ -1,0 +1,305 @@
+//! The node agent: registers the Node, keeps its Lease and Ready condition fresh, serves logs, and runs every Pod
+//! bound to the node. Pods are watched with `fieldSelector=spec.nodeName=<node>`; each event is reconciled against
+//! what runs (level-triggered: the decision depends on the pod as it is, not on the event), and after every
+//! (re)list the agent drops whatever runs or lies on disk for pods that no longer exist.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{DeleteParams, Preconditions};
+use kube::runtime::watcher;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::NodeConfig;
+use crate::pod::task::{self, Placement, Stop};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::{logs, node};
+
+/// Errors starting the agent.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The wasm runtime could not start.
+    #[error("cannot start the wasm runtime")]
+    Runtime(#[from] crate::runtime::Error),
+    /// The data directory is unusable.
+    #[error("cannot use the data directory {0}")]
+    DataDir(PathBuf, #[source] std::io::Error),
+    /// The log endpoint could not listen.
+    #[error("cannot start the log endpoint")]
+    Logs(#[source] std::io::Error),
+    /// The Node could not be registered.
+    #[error("cannot register the node")]
+    Node(#[from] node::Error),
+}
+
+/// What every pod task shares.
+pub struct Shared {
+    /// The API client.
+    pub client: kube::Client,
+    /// The wasm runtime.
+    pub runtime: Runtime,
+    /// The node's settings.
+    pub config: NodeConfig,
+    /// The node's address, reported as the pods' hostIP.
+    pub node_ip: String,
+}
+
+/// A running node agent.
+pub struct Agent {
+    stop: CancellationToken,
+    tracker: TaskTracker,
+    log_addr: SocketAddr,
+}
+
+impl Agent {
+    /// Starts the agent: runtime, log endpoint, Node registration, heartbeats and the pod loop.
+    pub async fn start(client: kube::Client, config: NodeConfig) -> Result<Self, Error> {
+        for dir in ["pods", "logs", "cache"] {
+            let path = config.data_dir.join(dir);
+            std::fs::create_dir_all(&path).map_err(|e| Error::DataDir(path.clone(), e))?;
+        }
+        let runtime = Runtime::new(&RuntimeConfig {
+            cache_dir: config.data_dir.join("cache"),
+            max_pods: config.max_pods,
+            threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        })?;
+        let stop = CancellationToken::new();
+        let log_addr = logs::http::serve(config.log_listen, config.data_dir.join("logs"), stop.clone())
+            .await
+            .map_err(Error::Logs)?;
+        node::register(&client, &config, log_addr.port()).await?;
+        let shared = Arc::new(Shared { client, runtime, config, node_ip: "127.0.0.1".into() });
+        let tracker = TaskTracker::new();
+        tracker.spawn(heartbeats(shared.clone(), stop.clone()));
+        tracker.spawn(Pods::new(shared.clone()).run(stop.clone()));
+        tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");
+        Ok(Self { stop, tracker, log_addr })
+    }
+
+    /// Where the log endpoint listens.
+    pub fn log_addr(&self) -> SocketAddr {
+        self.log_addr
+    }
+
+    /// Stops the agent and every guest it runs (the pods stay bound; a new agent takes them back).
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+async fn heartbeats(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(shared.config.heartbeat);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = node::heartbeat(&shared.client, &shared.config).await {
+                    tracing::warn!(error = %e, "heartbeat failed");
+                }
+            }
+        }
+    }
+}
+
+/// A pod the agent runs.
+struct Running {
+    stop: Stop,
+    handle: JoinHandle<()>,
+    ip: u32,
+    terminating: bool,
+}
+
+/// The reconcile loop over the node's pods.
+struct Pods {
+    shared: Arc<Shared>,
+    running: HashMap<String, Running>,
+    listed: HashSet<String>,
+    ips: HashSet<u32>,
+}
+
+impl Pods {
+    fn new(shared: Arc<Shared>) -> Self {
+        Self { shared, running: HashMap::new(), listed: HashSet::new(), ips: HashSet::new() }
+    }
+
+    async fn run(mut self, stop: CancellationToken) {
+        let api: Api<Pod> = Api::all(self.shared.client.clone());
+        let selector = format!("spec.nodeName={}", self.shared.config.node_name);
+        let mut events = watcher(api, watcher::Config::default().fields(&selector)).boxed();
+        loop {
+            let event = tokio::select! {
+                () = stop.cancelled() => break,
+                event = events.try_next() => event,
+            };
+            match event {
+                Ok(Some(watcher::Event::Init)) => self.listed.clear(),
+                Ok(Some(watcher::Event::InitApply(pod))) => {
+                    self.listed.insert(uid(&pod));
+                    self.reconcile(pod);
+                }
+                Ok(Some(watcher::Event::InitDone)) => self.collect_garbage(),
+                Ok(Some(watcher::Event::Apply(pod))) => self.reconcile(pod),
+                Ok(Some(watcher::Event::Delete(pod))) => self.forget(&uid(&pod)),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pod watch failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        for (_, running) in self.running.drain() {
+            running.stop.graceful.cancel();
+            let _ = running.handle.await;
+        }
+    }
+
+    /// Brings what runs in line with `pod`.
+    fn reconcile(&mut self, pod: Pod) {
+        let uid = uid(&pod);
+        if pod.metadata.deletion_timestamp.is_some() {
+            self.terminate(pod, uid);
+            return;
+        }
+        self.running.retain(|_, r| !r.handle.is_finished() || r.terminating);
+        if self.running.contains_key(&uid) {
+            return;
+        }
+        let ip = self.allocate_ip(&pod);
+        let placement = Placement {
+            pod_ip: Ipv4Addr::from(ip).to_string(),
+            root: self.pod_root(&uid),
+            logs: self.log_dir(&pod),
+        };
+        let stop = Stop::default();
+        let handle = tokio::spawn(task::run(self.shared.clone(), pod, placement, stop.clone()));
+        self.running.insert(uid, Running { stop, handle, ip, terminating: false });
+    }
+
+    /// Graceful deletion: stop the guests (within the grace period), clean up, then remove the pod for good.
+    fn terminate(&mut self, pod: Pod, uid: String) {
+        if self.running.get(&uid).is_some_and(|r| r.terminating) {
+            return;
+        }
+        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(30).max(0) as u64;
+        let running = self.running.remove(&uid);
+        let shared = self.shared.clone();
+        let root = self.pod_root(&uid);
+        let log_dir = self.log_dir(&pod);
+        if let Some(r) = &running {
+            self.ips.remove(&r.ip);
+        }
+        let key = uid.clone();
+        let handle = tokio::spawn(async move {
+            if let Some(running) = running {
+                running.stop.graceful.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(grace + 1), running.handle).await;
+            }
+            let _ = std::fs::remove_dir_all(&root);
+            let _ = std::fs::remove_dir_all(&log_dir);
+            let api: Api<Pod> = Api::namespaced(
+                shared.client.clone(),
+                pod.metadata.namespace.as_deref().unwrap_or("default"),
+            );
+            let params = DeleteParams {
+                grace_period_seconds: Some(0),
+                preconditions: Some(Preconditions { uid: Some(uid), resource_version: None }),
+                ..DeleteParams::default()
+            };
+            if let Err(e) = api.delete(pod.metadata.name.as_deref().unwrap_or_default(), &params).await {
+                tracing::debug!(error = %e, "final pod delete failed");
+            }
+        });
+        let placeholder = Running { stop: Stop::default(), handle, ip: u32::MAX, terminating: true };
+        self.running.insert(key, placeholder);
+    }
+
+    /// The pod is gone from the API: stop at once and remove its files.
+    fn forget(&mut self, uid: &str) {
+        if let Some(running) = self.running.remove(uid) {
+            if running.terminating {
+                return;
+            }
+            self.ips.remove(&running.ip);
+            running.stop.graceful.cancel();
+        }
+        let root = self.pod_root(uid);
+        let logs = self.shared.config.data_dir.join("logs");
+        let suffix = format!("_{uid}");
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = std::fs::remove_dir_all(&root);
+            for entry in std::fs::read_dir(&logs).into_iter().flatten().filter_map(Result::ok) {
+                if entry.file_name().to_string_lossy().ends_with(&suffix) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        });
+    }
+
+    /// After a full list: stop what runs for pods that no longer exist, and remove their directories.
+    fn collect_garbage(&mut self) {
+        let stale: Vec<String> =
+            self.running.keys().filter(|uid| !self.listed.contains(*uid)).cloned().collect();
+        for uid in stale {
+            self.forget(&uid);
+        }
+        let pods = self.shared.config.data_dir.join("pods");
+        for entry in std::fs::read_dir(&pods).into_iter().flatten().filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !self.listed.contains(&name) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let logs = self.shared.config.data_dir.join("logs");
+        for entry in std::fs::read_dir(&logs).into_iter().flatten().filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.rsplit('_').next().is_some_and(|uid| self.listed.contains(uid)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    /// The pod's address: the one it had (the agent restarted), or the next free one of the node's range.
+    fn allocate_ip(&mut self, pod: &Pod) -> u32 {
+        let base = u32::from(self.shared.config.pod_range);
+        let previous = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.pod_ip.as_deref())
+            .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+            .map(u32::from)
+            .filter(|ip| ip & 0xffff_0000 == base && !self.ips.contains(ip));
+        let ip = previous.unwrap_or_else(|| {
+            (base + 2..base + 0xfffe).find(|ip| !self.ips.contains(ip)).unwrap_or(base + 0xfffe)
+        });
+        self.ips.insert(ip);
+        ip
+    }
+
+    fn pod_root(&self, uid: &str) -> PathBuf {
+        self.shared.config.data_dir.join("pods").join(uid)
+    }
+
+    fn log_dir(&self, pod: &Pod) -> PathBuf {
+        logs::pod_dir(
+            &self.shared.config.data_dir.join("logs"),
+            pod.metadata.namespace.as_deref().unwrap_or("default"),
+            pod.metadata.name.as_deref().unwrap_or_default(),
+            &uid(pod),
+        )
+    }
+}
+
+fn uid(pod: &Pod) -> String {
+    pod.metadata.uid.clone().unwrap_or_default()
+}

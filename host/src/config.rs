@@ -1,0 +1,60 @@
+//! How a node agent is set up.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::logs::LogLimits;
+use crate::pod::state::Backoff;
+
+/// Settings of one node agent.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The Node's name.
+    pub node_name: String,
+    /// Where pods' directories, logs and compiled code live.
+    pub data_dir: PathBuf,
+    /// CPU capacity in millicores (default: the machine's cores).
+    pub cpu_millis: Option<u64>,
+    /// Memory capacity in bytes (default: the machine's memory).
+    pub memory_bytes: Option<u64>,
+    /// Memory kept for the agent itself, subtracted from capacity to give allocatable.
+    pub memory_reserve: u64,
+    /// How many pods the node takes.
+    pub max_pods: u32,
+    /// Directories under which `hostPath` volumes are allowed.
+    pub host_path_roots: Vec<PathBuf>,
+    /// Crash-loop backoff.
+    pub backoff: Backoff,
+    /// Log file bounds.
+    pub log_limits: LogLimits,
+    /// Where the log endpoint listens (port 0: any free port).
+    pub log_listen: SocketAddr,
+    /// How often the Lease is renewed and the Ready condition refreshed.
+    pub heartbeat: Duration,
+    /// First address of the node's pod range; pods get the next free addresses.
+    pub pod_range: Ipv4Addr,
+}
+
+impl NodeConfig {
+    /// Defaults for a node called `node_name` keeping its files in `data_dir`.
+    pub fn new(node_name: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        let node_name = node_name.into();
+        // A per-node /16 picked from the name, so that agents joined to one server hand out distinct addresses.
+        let hash = node_name.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        Self {
+            data_dir: data_dir.into(),
+            cpu_millis: None,
+            memory_bytes: None,
+            memory_reserve: 256 << 20,
+            max_pods: 110,
+            host_path_roots: Vec::new(),
+            backoff: Backoff::default(),
+            log_limits: LogLimits::default(),
+            log_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            heartbeat: Duration::from_secs(10),
+            pod_range: Ipv4Addr::new(10, 64 + (hash % 128) as u8, 0, 0),
+            node_name,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Wharf's node agent, the kubelet of Wharf: a kube-rs client of the API server that runs every Pod bound to its
+//! node as a sandboxed WebAssembly program in wasmtime, and reports the truth through the Pod's status, Events and
+//! logs.
+//!
+//! Layout:
+//! - [`agent`]: the watch on the node's pods and the reconcile loop; [`node`]: Node, Lease, Ready.
+//! - [`pod`]: one pod's life, pure decisions in `state`, the task that applies them in `task`.
+//! - [`runtime`]: the wasmtime engine, epoch ticker, compiled-code cache, and running a guest.
+//! - [`sandbox`], [`env`], [`volumes`], [`limits`]: what a guest is granted, and how much.
+//! - [`image`]: fetching wasm; [`logs`]: rotating log files and the log endpoint; [`events`]: Events.
+
+pub mod agent;
+pub mod config;
+pub mod env;
+pub mod events;
+pub mod image;
+pub mod limits;
+pub mod logs;
+pub mod node;
+pub mod pod;
+pub mod runtime;
+pub mod sandbox;
+pub mod volumes;
+
+pub use agent::Agent;
+pub use config::NodeConfig;

@@ -1,0 +1,133 @@
+//! Per-container resource limits: a memory limiter that caps the guest's total memory, and the CPU quota that the
+//! epoch callback turns into throttling.
+
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+
+/// Bytes one table element is charged, whatever its type: a pointer on the host.
+const TABLE_ELEMENT_BYTES: usize = 8;
+
+/// Caps the sum of all linear memories and tables of one store (one container), not each one separately as
+/// `StoreLimits` does: a guest cannot escape its limit by creating more memories.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    /// The cap in bytes (`None`: only the pooling allocator's per-memory maximum applies).
+    limit: Option<usize>,
+    /// Bytes currently granted across memories and tables.
+    used: usize,
+    /// Set once a growth was refused, so a trap that follows is reported as OOMKilled.
+    refused: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter with a cap of `limit` bytes in total.
+    pub fn new(limit: Option<u64>) -> Self {
+        Self { limit: limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX)), used: 0, refused: false }
+    }
+
+    /// Whether a growth was refused because of the limit.
+    pub fn refused(&self) -> bool {
+        self.refused
+    }
+
+    /// Bytes granted so far.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    fn grow(&mut self, bytes: usize) -> bool {
+        let next = self.used.saturating_add(bytes);
+        if self.limit.is_some_and(|limit| next > limit) {
+            self.refused = true;
+            return false;
+        }
+        self.used = next;
+        true
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(self.grow(desired.saturating_sub(current)))
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(self.grow(desired.saturating_sub(current).saturating_mul(TABLE_ELEMENT_BYTES)))
+    }
+
+    // A component made by the Rust toolchain uses a handful of core instances, memories and tables; these caps only
+    // stop a guest from exhausting the node's pool with many small ones.
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
+}
+
+/// A CPU quota in millicores, turned into a pause after each slice the guest spent running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuQuota {
+    millis: u64,
+}
+
+impl CpuQuota {
+    /// A quota of `millis` thousandths of a core (`None` for zero or more than a core: no throttling needed).
+    pub fn new(millis: u64) -> Option<Self> {
+        (millis > 0 && millis < 1000).then_some(Self { millis })
+    }
+
+    /// How long to pause after running for `ran`, so that running time is `millis / 1000` of wall time.
+    pub fn pause_after(self, ran: Duration) -> Duration {
+        ran.saturating_mul((1000 - self.millis) as u32) / self.millis as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_sums_memories_and_tables() {
+        let mut limiter = MemoryLimiter::new(Some(10 << 20));
+        assert!(limiter.memory_growing(0, 4 << 20, None).unwrap());
+        assert!(limiter.memory_growing(0, 4 << 20, None).unwrap(), "a second memory fits the total");
+        assert!(!limiter.memory_growing(0, 4 << 20, None).unwrap(), "a third one exceeds the total");
+        assert!(limiter.refused());
+        assert!(limiter.table_growing(0, 1000, None).unwrap());
+        assert_eq!(limiter.used(), (8 << 20) + 8000);
+    }
+
+    #[test]
+    fn limiter_without_limit_grants_everything() {
+        let mut limiter = MemoryLimiter::new(None);
+        assert!(limiter.memory_growing(0, 1 << 40, None).unwrap());
+        assert!(!limiter.refused());
+    }
+
+    #[test]
+    fn cpu_quota_pauses_in_proportion() {
+        assert_eq!(CpuQuota::new(0), None);
+        assert_eq!(CpuQuota::new(1000), None);
+        let quarter = CpuQuota::new(250).unwrap();
+        assert_eq!(quarter.pause_after(Duration::from_millis(10)), Duration::from_millis(30));
+        let tenth = CpuQuota::new(100).unwrap();
+        assert_eq!(tenth.pause_after(Duration::from_millis(10)), Duration::from_millis(90));
+    }
+}

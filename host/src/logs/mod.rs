@@ -1,0 +1,23 @@
+//! Container logs: stdout and stderr captured line by line with timestamps into size-bounded rotating files
+//! (`sink`), read back with the kubelet's options (`read`), and served over HTTP (`http`).
+//!
+//! Layout under the node's data directory: `logs/<namespace>_<pod>_<uid>/<container>/<restart>.log`, rotated to
+//! `<restart>.log.1`. Lines use the CRI format: `<RFC 3339 time> <stdout|stderr> <F|P> <text>`.
+
+pub mod http;
+pub mod read;
+mod sink;
+
+use std::path::{Path, PathBuf};
+
+pub use sink::{LogLimits, LogSink};
+
+/// The directory holding the logs of one pod.
+pub fn pod_dir(root: &Path, namespace: &str, pod: &str, uid: &str) -> PathBuf {
+    root.join(format!("{namespace}_{pod}_{uid}"))
+}
+
+/// The file one run (`restart`) of a container writes to.
+pub fn run_file(pod_dir: &Path, container: &str, restart: u32) -> PathBuf {
+    pod_dir.join(container).join(format!("{restart}.log"))
+}

@@ -1,0 +1,166 @@
+//! The Node object: registration with real capacity and the standard labels, the Lease heartbeat in
+//! `kube-node-lease`, and the Ready condition.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{
+    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSystemInfo,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+
+use crate::config::NodeConfig;
+
+/// Errors talking to the API about the node.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API refused or failed.
+    #[error("node registration failed")]
+    Api(#[from] kube::Error),
+}
+
+/// Capacity of this machine, with the configured overrides.
+pub fn capacity(config: &NodeConfig) -> (u64, u64) {
+    let cpu = config.cpu_millis.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u64 * 1000
+    });
+    let memory = config.memory_bytes.unwrap_or_else(machine_memory);
+    (cpu, memory)
+}
+
+/// Total memory of the machine (Linux: /proc/meminfo; elsewhere a conservative 4 GiB).
+fn machine_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(4 << 30)
+}
+
+/// The Node as this agent describes it.
+pub fn describe(config: &NodeConfig, log_port: u16) -> Node {
+    let (cpu, memory) = capacity(config);
+    let resources = |memory: u64| -> BTreeMap<String, Quantity> {
+        [
+            ("cpu".to_owned(), Quantity(format_cpu(cpu))),
+            ("memory".to_owned(), Quantity(format!("{}Ki", memory / 1024))),
+            ("pods".to_owned(), Quantity(config.max_pods.to_string())),
+            ("ephemeral-storage".to_owned(), Quantity("10Gi".to_owned())),
+        ]
+        .into()
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let labels: BTreeMap<String, String> = [
+        ("kubernetes.io/os".to_owned(), std::env::consts::OS.to_owned()),
+        ("kubernetes.io/arch".to_owned(), arch.to_owned()),
+        ("kubernetes.io/hostname".to_owned(), config.node_name.clone()),
+        ("beta.kubernetes.io/os".to_owned(), std::env::consts::OS.to_owned()),
+        ("beta.kubernetes.io/arch".to_owned(), arch.to_owned()),
+    ]
+    .into();
+    Node {
+        metadata: ObjectMeta {
+            name: Some(config.node_name.clone()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        spec: Some(k8s_openapi::api::core::v1::NodeSpec {
+            pod_cidr: Some(format!("{}/16", config.pod_range)),
+            ..Default::default()
+        }),
+        status: Some(k8s_openapi::api::core::v1::NodeStatus {
+            capacity: Some(resources(memory)),
+            allocatable: Some(resources(memory.saturating_sub(config.memory_reserve))),
+            addresses: Some(vec![
+                NodeAddress { type_: "InternalIP".into(), address: "127.0.0.1".into() },
+                NodeAddress { type_: "Hostname".into(), address: config.node_name.clone() },
+            ]),
+            daemon_endpoints: Some(NodeDaemonEndpoints {
+                kubelet_endpoint: Some(DaemonEndpoint { port: i32::from(log_port) }),
+            }),
+            conditions: Some(vec![ready_condition()]),
+            node_info: Some(NodeSystemInfo {
+                architecture: arch.into(),
+                operating_system: std::env::consts::OS.into(),
+                kubelet_version: concat!("wharf-", env!("CARGO_PKG_VERSION")).into(),
+                kube_proxy_version: String::new(),
+                container_runtime_version: "wasmtime://48".into(),
+                os_image: "WebAssembly (WASI p1, p2)".into(),
+                ..NodeSystemInfo::default()
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+fn format_cpu(millis: u64) -> String {
+    if millis.is_multiple_of(1000) { (millis / 1000).to_string() } else { format!("{millis}m") }
+}
+
+fn ready_condition() -> NodeCondition {
+    let now = Time(Timestamp::now());
+    NodeCondition {
+        type_: "Ready".into(),
+        status: "True".into(),
+        reason: Some("KubeletReady".into()),
+        message: Some("wharf node agent is posting ready status".into()),
+        last_heartbeat_time: Some(now.clone()),
+        last_transition_time: Some(now),
+    }
+}
+
+/// Creates the Node, or updates its labels and status when it exists (the agent restarted).
+pub async fn register(client: &kube::Client, config: &NodeConfig, log_port: u16) -> Result<(), Error> {
+    let api: Api<Node> = Api::all(client.clone());
+    let node = describe(config, log_port);
+    match api.create(&PostParams::default(), &node).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            let labels = serde_json::json!({ "metadata": { "labels": node.metadata.labels } });
+            api.patch(&config.node_name, &PatchParams::default(), &Patch::Merge(&labels)).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let status = serde_json::json!({ "status": node.status });
+    api.patch_status(&config.node_name, &PatchParams::default(), &Patch::Merge(&status)).await?;
+    Ok(())
+}
+
+/// Renews the node's Lease (creating it the first time) and refreshes the Ready condition.
+pub async fn heartbeat(client: &kube::Client, config: &NodeConfig) -> Result<(), Error> {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
+    let now = MicroTime(Timestamp::now());
+    let spec = LeaseSpec {
+        holder_identity: Some(config.node_name.clone()),
+        lease_duration_seconds: Some(40),
+        renew_time: Some(now),
+        ..LeaseSpec::default()
+    };
+    let patch = serde_json::json!({ "spec": spec });
+    match leases.patch(&config.node_name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            let lease = Lease {
+                metadata: ObjectMeta { name: Some(config.node_name.clone()), ..ObjectMeta::default() },
+                spec: Some(spec),
+            };
+            leases.create(&PostParams::default(), &lease).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let nodes: Api<Node> = Api::all(client.clone());
+    let status = serde_json::json!({ "status": { "conditions": [ready_condition()] } });
+    nodes.patch_status(&config.node_name, &PatchParams::default(), &Patch::Strategic(&status)).await?;
+    Ok(())
+}

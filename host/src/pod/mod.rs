@@ -1,0 +1,5 @@
+//! One pod's life on the node: `state` decides (pure, table-tested), `task` does (pulls images, prepares
+//! volumes, runs guests, reports status and events).
+
+pub mod state;
+pub mod task;

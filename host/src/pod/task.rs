@@ -1,0 +1,557 @@
+//! The task that runs one pod: prepares its volumes, pulls its images, runs its init containers in order and then
+//! its app containers, restarts them as [`state`](super::state) decides, keeps the configMap/secret volumes fresh,
+//! and reports every change through the `pods/{name}/status` subresource and Events. When asked to stop, it stops
+//! the guests within the grace period.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Container as Spec, Pod as K8sPod};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::state::{self, Container, Pod, RestartPolicy, Run};
+use crate::agent::Shared;
+use crate::env::Sources;
+use crate::limits::CpuQuota;
+use crate::logs::{self, LogSink};
+use crate::runtime::{Control, Exit, ExitReason, GuestSpec, Program};
+use crate::sandbox::{self, NETWORK_ANNOTATION, Sandbox};
+use crate::volumes::{self, VolumeDir};
+use crate::{events, image};
+
+/// How often configMap and secret volumes are compared with their source objects.
+const VOLUME_REFRESH: Duration = Duration::from_secs(2);
+
+/// Signals to a pod task.
+#[derive(Clone, Default)]
+pub struct Stop {
+    /// Stop the guests, taking at most the grace period.
+    pub graceful: CancellationToken,
+}
+
+/// Facts about one pod the task needs beside its spec.
+pub struct Placement {
+    /// The pod's address.
+    pub pod_ip: String,
+    /// Its directory (volumes) on the node.
+    pub root: PathBuf,
+    /// Its log directory.
+    pub logs: PathBuf,
+}
+
+/// A running container of the pod.
+struct Live {
+    control: Arc<Control>,
+    started: Instant,
+}
+
+/// Runs the pod until it is finished (for good) or `stop` fires; then stops its guests.
+pub async fn run(shared: Arc<Shared>, pod: K8sPod, placement: Placement, stop: Stop) {
+    let mut task = Task::new(shared, pod, placement);
+    tokio::select! {
+        () = task.drive() => {}
+        () = stop.graceful.cancelled() => {}
+    }
+    task.stop();
+}
+
+struct Task {
+    shared: Arc<Shared>,
+    pod: K8sPod,
+    name: String,
+    namespace: String,
+    placement: Placement,
+    model: Pod,
+    reported: Option<k8s_openapi::api::core::v1::PodStatus>,
+    live: BTreeMap<usize, Live>,
+    programs: Vec<Option<Program>>,
+    volumes: BTreeMap<String, VolumeDir>,
+}
+
+impl Task {
+    fn new(shared: Arc<Shared>, pod: K8sPod, placement: Placement) -> Self {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let previous = pod.status.clone().unwrap_or_default();
+        // Taken back after an agent restart: keep restart counts, and count the run that was lost.
+        let carry = |c: &Spec, statuses: &Option<Vec<k8s_openapi::api::core::v1::ContainerStatus>>| {
+            let mut container =
+                Container::new(&c.name, c.image.as_deref().unwrap_or_default(), "ContainerCreating");
+            if let Some(old) = statuses.iter().flatten().find(|s| s.name == c.name) {
+                container.restarts = u32::try_from(old.restart_count).unwrap_or(0);
+                if old.state.as_ref().is_some_and(|s| s.running.is_some()) {
+                    container.restarts += 1;
+                    container.last = Some(Run::Terminated {
+                        code: 137,
+                        reason: "ContainerStatusUnknown".into(),
+                        message: Some("the node agent restarted while the container ran".into()),
+                        started: Timestamp::now(),
+                        finished: Timestamp::now(),
+                    });
+                }
+            }
+            container
+        };
+        let model = Pod {
+            init: spec
+                .init_containers
+                .iter()
+                .flatten()
+                .map(|c| carry(c, &previous.init_container_statuses))
+                .collect(),
+            app: spec.containers.iter().map(|c| carry(c, &previous.container_statuses)).collect(),
+            policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
+            failed: None,
+            start: previous.start_time.map_or_else(Timestamp::now, |t| t.0),
+            host_ip: shared.node_ip.clone(),
+            pod_ip: placement.pod_ip.clone(),
+        };
+        let containers = model.init.len() + model.app.len();
+        Self {
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
+            shared,
+            pod,
+            placement,
+            model,
+            reported: None,
+            live: BTreeMap::new(),
+            programs: vec![None; containers],
+            volumes: BTreeMap::new(),
+        }
+    }
+
+    fn specs(&self) -> Vec<(bool, Spec)> {
+        let spec = self.pod.spec.clone().unwrap_or_default();
+        let init = spec.init_containers.unwrap_or_default().into_iter().map(|c| (true, c));
+        init.chain(spec.containers.into_iter().map(|c| (false, c))).collect()
+    }
+
+    fn container_mut(&mut self, index: usize) -> &mut Container {
+        let init = self.model.init.len();
+        if index < init { &mut self.model.init[index] } else { &mut self.model.app[index - init] }
+    }
+
+    async fn drive(&mut self) {
+        if matches!(state::phase(&self.model), "Succeeded" | "Failed")
+            || self
+                .pod
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.as_deref())
+                .is_some_and(|p| p == "Succeeded" || p == "Failed")
+        {
+            // Finished before: nothing runs again.
+            std::future::pending::<()>().await;
+        }
+        self.report().await;
+        if !self.prepare_volumes().await {
+            std::future::pending::<()>().await;
+        }
+        self.pull_images().await;
+        let specs = self.specs();
+        let init_count = self.model.init.len();
+        for (index, (_, spec)) in specs.iter().enumerate().take(init_count) {
+            loop {
+                let exit = match self.start(index, spec).await {
+                    Some(wait) => wait.await,
+                    None => return self.park().await,
+                };
+                let code = exit.code;
+                self.finish(index, exit).await;
+                if code == 0 {
+                    break;
+                }
+                if !state::restarts(self.model.policy, true, code) {
+                    return self.park().await;
+                }
+                self.back_off(index).await;
+            }
+        }
+        self.run_apps(&specs[init_count..], init_count).await;
+    }
+
+    /// Waits forever while keeping volumes fresh: the pod is finished or cannot progress.
+    async fn park(&mut self) {
+        self.report().await;
+        std::future::pending::<()>().await;
+    }
+
+    async fn run_apps(&mut self, specs: &[(bool, Spec)], offset: usize) {
+        let mut running: JoinSet<(usize, Exit)> = JoinSet::new();
+        let mut due: BTreeMap<usize, tokio::time::Instant> =
+            (0..specs.len()).map(|i| (i + offset, tokio::time::Instant::now())).collect();
+        let mut refresh = tokio::time::interval(VOLUME_REFRESH);
+        loop {
+            let now = tokio::time::Instant::now();
+            let ready: Vec<usize> = due.iter().filter(|(_, at)| **at <= now).map(|(i, _)| *i).collect();
+            for index in ready {
+                due.remove(&index);
+                if let Some(wait) = self.start(index, &specs[index - offset].1).await {
+                    running.spawn(async move { (index, wait.await) });
+                }
+            }
+            self.report().await;
+            if running.is_empty() && due.is_empty() {
+                return self.park().await;
+            }
+            let next = due.values().min().copied();
+            tokio::select! {
+                Some(joined) = running.join_next() => {
+                    let Ok((index, exit)) = joined else { continue };
+                    let code = exit.code;
+                    let ran = self.finish(index, exit).await;
+                    if state::restarts(self.model.policy, false, code) {
+                        let backoff = self.shared.config.backoff;
+                        let container = self.container_mut(index);
+                        let delay = backoff.delay(container.restarts, ran);
+                        if !delay.is_zero() {
+                            let name = container.name.clone();
+                            container.run = Run::waiting(
+                                "CrashLoopBackOff",
+                                Some(format!("back-off {}s restarting failed container={name}", delay.as_secs())),
+                            );
+                            self.event("Warning", "BackOff", &format!("Back-off restarting failed container {name}"));
+                        }
+                        due.insert(index, tokio::time::Instant::now() + delay);
+                    }
+                }
+                () = sleep_until(next) => {}
+                _ = refresh.tick() => self.refresh_volumes().await,
+            }
+        }
+    }
+
+    async fn back_off(&mut self, index: usize) {
+        let backoff = self.shared.config.backoff;
+        let container = self.container_mut(index);
+        let delay = backoff.delay(container.restarts, Duration::ZERO);
+        let name = container.name.clone();
+        if !delay.is_zero() {
+            container.run = Run::waiting(
+                "CrashLoopBackOff",
+                Some(format!("back-off {}s restarting failed container={name}", delay.as_secs())),
+            );
+            self.event("Warning", "BackOff", &format!("Back-off restarting failed init container {name}"));
+            self.report().await;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Starts container `index`; returns the future of its exit, or `None` (with the status set) when it cannot.
+    async fn start(&mut self, index: usize, spec: &Spec) -> Option<impl Future<Output = Exit> + use<>> {
+        let program = self.programs[index].clone()?;
+        let restart = self.container_mut(index).restarts;
+        let prepared = self.sandbox(spec, restart).await;
+        let (sandbox, cpu, memory) = match prepared {
+            Ok(prepared) => prepared,
+            Err((reason, message)) => {
+                self.container_mut(index).run = Run::waiting(reason, Some(message.clone()));
+                self.event("Warning", "Failed", &format!("Error: {message}"));
+                return None;
+            }
+        };
+        let wasi = match sandbox.builder() {
+            Ok(wasi) => wasi,
+            Err(e) => {
+                self.container_mut(index).run = Run::waiting("CreateContainerError", Some(e.to_string()));
+                return None;
+            }
+        };
+        let control = Arc::new(Control::new());
+        self.live.insert(index, Live { control: control.clone(), started: Instant::now() });
+        let name = spec.name.clone();
+        self.container_mut(index).run = Run::Running { started: Timestamp::now() };
+        self.event("Normal", "Created", &format!("Created container {name}"));
+        self.event("Normal", "Started", &format!("Started container {name}"));
+        let runtime = self.shared.runtime.clone();
+        let (stdout, stderr) = (sandbox.stdout.clone(), sandbox.stderr.clone());
+        Some(async move {
+            let exit = runtime.run(program, GuestSpec { wasi, memory_limit: memory, cpu }, control).await;
+            stdout.finish();
+            stderr.finish();
+            exit
+        })
+    }
+
+    /// Records the end of a run; returns how long it lasted.
+    async fn finish(&mut self, index: usize, exit: Exit) -> Duration {
+        let live = self.live.remove(&index);
+        let ran = live.map_or(Duration::ZERO, |l| l.started.elapsed());
+        let policy = self.model.policy;
+        let init = index < self.model.init.len();
+        let container = self.container_mut(index);
+        let started = match &container.run {
+            Run::Running { started } => *started,
+            _ => Timestamp::now(),
+        };
+        let name = container.name.clone();
+        let terminated = Run::Terminated {
+            code: exit.code,
+            reason: exit.reason.as_str().to_owned(),
+            message: exit.message.clone(),
+            started,
+            finished: Timestamp::now(),
+        };
+        if state::restarts(policy, init, exit.code) {
+            container.last = Some(terminated);
+            container.restarts += 1;
+            container.run = Run::waiting("ContainerCreating", None);
+        } else {
+            container.run = terminated;
+        }
+        match exit.reason {
+            ExitReason::OomKilled => self.event(
+                "Warning",
+                "OOMKilling",
+                &format!("Container {name} exceeded its memory limit and was killed"),
+            ),
+            ExitReason::Error => self.event(
+                "Warning",
+                "Failed",
+                &format!(
+                    "Container {name} failed with exit code {}: {}",
+                    exit.code,
+                    exit.message.as_deref().unwrap_or("non-zero exit")
+                ),
+            ),
+            _ => {}
+        }
+        self.report().await;
+        ran
+    }
+
+    async fn sandbox(
+        &self,
+        spec: &Spec,
+        restart: u32,
+    ) -> Result<(Sandbox, Option<CpuQuota>, Option<u64>), (&'static str, String)> {
+        let config_error = |e: String| ("CreateContainerConfigError", e);
+        let sources = Sources::new(self.shared.client.clone(), &self.namespace);
+        let env =
+            crate::env::resolve(&self.pod, spec, &sources).await.map_err(|e| config_error(e.to_string()))?;
+        let mounts = volumes::mounts(spec, &self.volumes).map_err(|e| config_error(e.to_string()))?;
+        let path = logs::run_file(&self.placement.logs, &spec.name, restart);
+        prune_old_runs(&path, restart);
+        let (stdout, stderr) = LogSink::pair(&path, self.shared.config.log_limits)
+            .map_err(|e| ("CreateContainerError", format!("cannot open the log file: {e}")))?;
+        let network = self
+            .pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(NETWORK_ANNOTATION))
+            .is_some_and(|v| v == "true");
+        let image = spec.image.clone().unwrap_or_default();
+        let sandbox = Sandbox {
+            argv: sandbox::argv(
+                &image,
+                &expand_all(spec.command.as_ref(), &env),
+                &expand_all(spec.args.as_ref(), &env),
+            ),
+            env,
+            working_dir: spec.working_dir.clone(),
+            mounts,
+            network,
+            stdout,
+            stderr,
+        };
+        let limits = spec.resources.as_ref().and_then(|r| r.limits.as_ref());
+        let memory = limits
+            .and_then(|l| l.get("memory"))
+            .and_then(|q| api::quantity::memory_bytes(q).ok())
+            .map(|b| b.max(0) as u64);
+        let cpu = limits
+            .and_then(|l| l.get("cpu"))
+            .and_then(|q| api::quantity::cpu_millis(q).ok())
+            .and_then(|m| CpuQuota::new(m.max(0) as u64));
+        Ok((sandbox, cpu, memory))
+    }
+
+    /// Prepares the volumes; false when the pod failed for good (the status says why).
+    async fn prepare_volumes(&mut self) -> bool {
+        let mut delay = Duration::from_secs(1);
+        if let Err(e) = std::fs::create_dir_all(&self.placement.root) {
+            tracing::warn!(pod = %self.name, error = %e, "cannot create the pod directory");
+        }
+        loop {
+            let sources = Sources::new(self.shared.client.clone(), &self.namespace);
+            match volumes::prepare(
+                &self.pod,
+                &self.placement.root,
+                &self.shared.config.host_path_roots,
+                &sources,
+            )
+            .await
+            {
+                Ok(volumes) => {
+                    self.volumes = volumes;
+                    return true;
+                }
+                Err(e @ volumes::Error::HostPathNotAllowed(_)) => {
+                    self.model.failed = Some((e.reason().to_owned(), e.to_string()));
+                    self.event("Warning", "Failed", &e.to_string());
+                    self.report().await;
+                    return false;
+                }
+                Err(e) => {
+                    for c in self.model.init.iter_mut().chain(self.model.app.iter_mut()) {
+                        c.run = Run::waiting(e.reason(), Some(e.to_string()));
+                    }
+                    self.event("Warning", "FailedMount", &e.to_string());
+                    self.report().await;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    async fn refresh_volumes(&mut self) {
+        let sources = Sources::new(self.shared.client.clone(), &self.namespace);
+        if let Ok(volumes) =
+            volumes::prepare(&self.pod, &self.placement.root, &self.shared.config.host_path_roots, &sources)
+                .await
+        {
+            self.volumes = volumes;
+        }
+    }
+
+    /// Pulls and compiles every container's image, retrying with backoff; the waiting reasons tell why.
+    async fn pull_images(&mut self) {
+        let specs = self.specs();
+        for (index, (_, spec)) in specs.iter().enumerate() {
+            let reference = spec.image.clone().unwrap_or_default();
+            let mut delay = self.shared.config.backoff.initial.min(Duration::from_secs(10));
+            loop {
+                match self.pull(&reference).await {
+                    Ok((digest, program)) => {
+                        self.programs[index] = Some(program);
+                        let container = self.container_mut(index);
+                        container.image_id = Some(digest);
+                        self.event(
+                            "Normal",
+                            "Pulled",
+                            &format!("Container image {reference:?} already present on machine and compiled"),
+                        );
+                        break;
+                    }
+                    Err((reason, message)) => {
+                        self.container_mut(index).run = Run::waiting(reason, Some(message.clone()));
+                        self.event(
+                            "Warning",
+                            "Failed",
+                            &format!("Failed to pull image {reference:?}: {message}"),
+                        );
+                        self.report().await;
+                        if reason == "ErrImagePull" {
+                            // ErrImagePull shows for a moment, then ImagePullBackOff for the rest of the wait.
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            self.container_mut(index).run = Run::waiting(
+                                "ImagePullBackOff",
+                                Some(format!("Back-off pulling image {reference:?}: {message}")),
+                            );
+                            self.event("Normal", "BackOff", &format!("Back-off pulling image {reference:?}"));
+                            self.report().await;
+                        }
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(self.shared.config.backoff.max);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn pull(&self, reference: &str) -> Result<(String, Program), (&'static str, String)> {
+        let image = image::pull(reference).await.map_err(|e| (e.reason(), e.to_string()))?;
+        let program = self.shared.runtime.load(&image.digest, image.bytes).await.map_err(|e| match e {
+            crate::runtime::Error::NotWasm => {
+                ("InvalidImage", format!("{reference} is not a WebAssembly module or component"))
+            }
+            other => ("InvalidImage", other.to_string()),
+        })?;
+        Ok((image.digest, program))
+    }
+
+    /// Stops every guest, waiting up to the grace period for them to end.
+    fn stop(&mut self) {
+        if self.live.is_empty() {
+            return;
+        }
+        for (index, live) in &self.live {
+            let name = self
+                .model
+                .init
+                .iter()
+                .chain(self.model.app.iter())
+                .nth(*index)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            self.event("Normal", "Killing", &format!("Stopping container {name}"));
+            live.control.kill();
+        }
+    }
+
+    fn event(&self, kind: &str, reason: &str, message: &str) {
+        events::emit(&self.shared, &self.pod, kind, reason, message);
+    }
+
+    /// Patches the status when it changed.
+    async fn report(&mut self) {
+        let status = state::status(&self.model);
+        if self.reported.as_ref().is_some_and(|old| same_ignoring_times(old, &status)) {
+            return;
+        }
+        let api: Api<K8sPod> = Api::namespaced(self.shared.client.clone(), &self.namespace);
+        let patch = serde_json::json!({ "status": status });
+        match api.patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Ok(_) => self.reported = Some(status),
+            Err(e) => tracing::debug!(pod = %self.name, error = %e, "status patch failed"),
+        }
+    }
+}
+
+/// `command` and `args` with `$(VAR)` references expanded, as Kubernetes does.
+fn expand_all(values: Option<&Vec<String>>, env: &[(String, String)]) -> Vec<String> {
+    values.into_iter().flatten().map(|v| crate::env::expand(v, env)).collect()
+}
+
+/// Keeps the current and previous runs' logs only, so restarts cannot fill the disk.
+fn prune_old_runs(current: &std::path::Path, restart: u32) {
+    let Some(dir) = current.parent() else { return };
+    for (n, path) in logs::read::runs(dir) {
+        if n + 1 < restart {
+            let _ = std::fs::remove_file(&path);
+            let mut rotated = path.into_os_string();
+            rotated.push(".1");
+            let _ = std::fs::remove_file(rotated);
+        }
+    }
+}
+
+/// Two statuses equal but for condition transition times, which are stamped anew on every computation.
+fn same_ignoring_times(
+    a: &k8s_openapi::api::core::v1::PodStatus,
+    b: &k8s_openapi::api::core::v1::PodStatus,
+) -> bool {
+    let strip = |s: &k8s_openapi::api::core::v1::PodStatus| {
+        let mut s = s.clone();
+        for c in s.conditions.iter_mut().flatten() {
+            c.last_transition_time = None;
+        }
+        s
+    };
+    strip(a) == strip(b)
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,238 @@
+//! Running one container: a fresh `Store` with its memory limiter and time slicing, instantiation from the shared
+//! pre-linked program, the call of `_start` or `wasi:cli/run`, and the translation of how it ended into an exit
+//! code and a Kubernetes reason.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::{Program, TICK};
+use crate::limits::{CpuQuota, MemoryLimiter};
+
+/// Exit code reported for a trap, as a process killed by SIGABRT would report it.
+const TRAP_EXIT_CODE: i32 = 134;
+/// Exit code reported for a guest killed for memory or by the node, as for SIGKILL.
+const KILLED_EXIT_CODE: i32 = 137;
+
+/// Store data of a WASIp1 module.
+pub struct P1State {
+    pub(super) wasi: WasiP1Ctx,
+    limiter: MemoryLimiter,
+}
+
+/// Store data of a WASIp2 component.
+pub struct P2State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for P2State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+    }
+}
+
+/// What one run of a container needs besides its program.
+pub struct GuestSpec {
+    /// The WASI context (argv, env, preopens, stdio, network policy), built by the sandbox.
+    pub wasi: WasiCtxBuilder,
+    /// Cap on all memories and tables together, in bytes.
+    pub memory_limit: Option<u64>,
+    /// CPU quota, when below one core.
+    pub cpu: Option<CpuQuota>,
+}
+
+/// A handle to stop a running guest.
+#[derive(Debug, Default)]
+pub struct Control {
+    stop: CancellationToken,
+}
+
+impl Control {
+    /// A handle for a guest that is not stopped.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stops the guest: a running guest traps at its next time slice, a guest waiting in a host call is dropped.
+    pub fn kill(&self) {
+        self.stop.cancel();
+    }
+
+    /// Whether [`Self::kill`] was called.
+    pub fn killed(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+}
+
+/// How a container ended, in Kubernetes' terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// Exit code 0.
+    Completed,
+    /// A non-zero exit, a trap, or a start failure.
+    Error,
+    /// A trap after the memory limit refused a growth.
+    OomKilled,
+    /// Stopped by the node.
+    Killed,
+}
+
+impl ExitReason {
+    /// The reason as `containerStatuses[].state.terminated.reason` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "Completed",
+            Self::Error | Self::Killed => "Error",
+            Self::OomKilled => "OOMKilled",
+        }
+    }
+}
+
+/// The end of one run of a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit code.
+    pub code: i32,
+    /// Why it ended.
+    pub reason: ExitReason,
+    /// A human explanation (trap message), if any.
+    pub message: Option<String>,
+}
+
+impl Exit {
+    /// An exit with a code chosen by the guest.
+    pub fn code(code: i32) -> Self {
+        let reason = if code == 0 { ExitReason::Completed } else { ExitReason::Error };
+        Self { code, reason, message: None }
+    }
+
+    /// An abnormal end with an explanation.
+    pub fn error(reason: ExitReason, code: i32, message: String) -> Self {
+        Self { code, reason, message: Some(message) }
+    }
+}
+
+/// Runs the program to its end (or until `control` kills it).
+pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
+    let GuestSpec { mut wasi, memory_limit, cpu } = spec;
+    let limiter = MemoryLimiter::new(memory_limit);
+    match program {
+        Program::Module(pre) => {
+            let mut store = Store::new(&engine, P1State { wasi: wasi.build_p1(), limiter });
+            store.limiter(|s| &mut s.limiter);
+            install_slicing(&mut store, &control, cpu);
+            let outcome = {
+                let call = async {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+                    start.call_async(&mut store, ()).await.map(|()| 0)
+                };
+                tokio::select! {
+                    r = call => Some(r),
+                    () = control.stop.cancelled() => None,
+                }
+            };
+            judge(outcome, store.data().limiter.refused(), control.killed())
+        }
+        Program::Component(pre) => {
+            let state = P2State { ctx: wasi.build(), table: ResourceTable::new(), limiter };
+            let mut store = Store::new(&engine, state);
+            store.limiter(|s| &mut s.limiter);
+            install_slicing(&mut store, &control, cpu);
+            let outcome = {
+                let call = async {
+                    let command = pre.instantiate_async(&mut store).await?;
+                    let ran = command.wasi_cli_run().call_run(&mut store).await?;
+                    Ok(i32::from(ran.is_err()))
+                };
+                tokio::select! {
+                    r = call => Some(r),
+                    () = control.stop.cancelled() => None,
+                }
+            };
+            judge(outcome, store.data().limiter.refused(), control.killed())
+        }
+    }
+}
+
+/// Makes the store yield to tokio at every epoch tick (so that one spinning guest cannot delay other pods' timers),
+/// pause in proportion to its CPU quota, and trap once killed.
+fn install_slicing<T: 'static>(store: &mut Store<T>, control: &Control, cpu: Option<CpuQuota>) {
+    let stop = control.stop.clone();
+    let resumed = Arc::new(Mutex::new(Instant::now()));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if stop.is_cancelled() {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        let ran = resumed.lock().unwrap_or_else(PoisonError::into_inner).elapsed().min(TICK * 2);
+        let pause = cpu.map_or(Duration::ZERO, |q| q.pause_after(ran));
+        let resumed = resumed.clone();
+        // `tokio::task::yield_now` lets tokio run its timer and IO driver before the guest resumes; wasmtime's own
+        // `Yield` wakes at once and starves them (see the runtime notes on epochs).
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                if pause.is_zero() {
+                    tokio::task::yield_now().await;
+                } else {
+                    tokio::time::sleep(pause).await;
+                }
+                *resumed.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+            }),
+        ))
+    });
+}
+
+/// Turns the result of the call into an exit.
+fn judge(outcome: Option<wasmtime::Result<i32>>, memory_refused: bool, killed: bool) -> Exit {
+    let error = match outcome {
+        None => return Exit::error(ExitReason::Killed, KILLED_EXIT_CODE, "stopped by the node".into()),
+        Some(Ok(code)) => return Exit::code(code),
+        Some(Err(e)) => e,
+    };
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return Exit::code(exit.0);
+    }
+    if killed {
+        return Exit::error(ExitReason::Killed, KILLED_EXIT_CODE, "stopped by the node".into());
+    }
+    if memory_refused {
+        return Exit::error(
+            ExitReason::OomKilled,
+            KILLED_EXIT_CODE,
+            format!("the guest exceeded its memory limit: {error:#}"),
+        );
+    }
+    let message = match error.downcast_ref::<Trap>() {
+        Some(trap) => format!("wasm trap: {trap}"),
+        None => format!("{error:#}"),
+    };
+    Exit::error(ExitReason::Error, TRAP_EXIT_CODE, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judge_maps_outcomes() {
+        assert_eq!(judge(Some(Ok(0)), false, false), Exit::code(0));
+        assert_eq!(judge(Some(Ok(1)), false, false).reason, ExitReason::Error);
+        assert_eq!(judge(None, false, true).reason, ExitReason::Killed);
+        let exit = judge(Some(Err(I32Exit(3).into())), true, false);
+        assert_eq!((exit.code, exit.reason), (3, ExitReason::Error));
+        let oom = judge(Some(Err(Trap::UnreachableCodeReached.into())), true, false);
+        assert_eq!((oom.code, oom.reason), (137, ExitReason::OomKilled));
+        let trap = judge(Some(Err(Trap::StackOverflow.into())), false, false);
+        assert_eq!((trap.code, trap.reason), (134, ExitReason::Error));
+        assert!(trap.message.unwrap().contains("wasm trap"));
+    }
+}

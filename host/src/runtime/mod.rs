@@ -1,0 +1,188 @@
+//! The wasm runtime of a node: one wasmtime `Engine` (pooling allocator where the address space allows it, epoch
+//! interruption driven by a ticker thread), the linkers for WASIp1 modules and WASIp2 commands, the compiled-code
+//! cache, and the tokio runtime the guests run on (kept apart from the agent's, so that guests cannot delay the
+//! agent's API traffic).
+
+mod cache;
+mod exec;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use cache::{Program, ProgramKind};
+pub use exec::{Control, Exit, ExitReason, GuestSpec};
+
+/// How often the epoch advances: the length of one time slice.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// Errors of the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The engine could not be configured.
+    #[error("cannot configure the wasm engine: {0}")]
+    Engine(String),
+    /// The bytes are not a WebAssembly module or component.
+    #[error("not a WebAssembly module or component")]
+    NotWasm,
+    /// Compilation or linking failed.
+    #[error("cannot compile the wasm program: {0}")]
+    Compile(String),
+    /// The guest runtime could not be started.
+    #[error("cannot start the guest runtime")]
+    Threads(#[source] std::io::Error),
+    /// The compiled-code cache could not be written.
+    #[error("cannot write the compiled-code cache at {path}")]
+    Cache {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How the runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled code is kept between restarts.
+    pub cache_dir: PathBuf,
+    /// How many pods the pooling allocator must hold at once.
+    pub max_pods: u32,
+    /// Worker threads of the guest runtime.
+    pub threads: usize,
+}
+
+/// The node's wasm runtime. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    pooling: bool,
+    cache: cache::Cache,
+    guests: GuestThreads,
+}
+
+/// The tokio runtime guests run on, shut down without blocking when the node stops.
+struct GuestThreads(Option<tokio::runtime::Runtime>);
+
+impl Drop for GuestThreads {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Runtime {
+    /// Builds the engine, starts the epoch ticker and the guest threads, and opens the cache.
+    pub fn new(config: &RuntimeConfig) -> Result<Self, Error> {
+        let pooling = pooling_supported();
+        let engine = build_engine(pooling.then_some(config.max_pods))
+            .or_else(|_| build_engine(None))
+            .map_err(|e| Error::Engine(format!("{e:#}")))?;
+        start_ticker(&engine);
+        let guests = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.threads.max(1))
+            .thread_name("wharf-guest")
+            .enable_all()
+            .build()
+            .map_err(Error::Threads)?;
+        let cache = cache::Cache::new(&engine, config.cache_dir.clone())?;
+        tracing::info!(pooling, "wasm runtime ready");
+        Ok(Self { inner: Arc::new(Inner { engine, pooling, cache, guests: GuestThreads(Some(guests)) }) })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Whether the pooling allocator is in use.
+    pub fn pooling(&self) -> bool {
+        self.inner.pooling
+    }
+
+    /// Compiles `wasm` (or loads its compiled code from the cache), keyed by its sha256 `digest`.
+    pub async fn load(&self, digest: &str, wasm: Arc<[u8]>) -> Result<Program, Error> {
+        if let Some(program) = self.inner.cache.memory(digest) {
+            return Ok(program);
+        }
+        let this = self.clone();
+        let digest = digest.to_owned();
+        // Compiling takes tens of milliseconds of CPU: keep it off the async workers.
+        tokio::task::spawn_blocking(move || this.inner.cache.load(&this.inner.engine, &digest, &wasm))
+            .await
+            .map_err(|e| Error::Compile(e.to_string()))?
+    }
+
+    /// Runs one container's guest to its end on the guest threads.
+    pub async fn run(&self, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
+        let engine = self.inner.engine.clone();
+        let handle = self.guest_handle();
+        match handle.spawn(exec::run(engine, program, spec, control)).await {
+            Ok(exit) => exit,
+            Err(e) => Exit::error(ExitReason::Error, 137, format!("the guest task ended abnormally: {e}")),
+        }
+    }
+
+    fn guest_handle(&self) -> tokio::runtime::Handle {
+        match &self.inner.guests.0 {
+            Some(rt) => rt.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+/// Like `wasmtime serve`: use the pooling allocator only when a 42-bit address-space reservation succeeds, which
+/// is not the case under some `ulimit -v` settings or on small address spaces.
+fn pooling_supported() -> bool {
+    const BITS: u32 = 42;
+    let mut config = Config::new();
+    config.wasm_memory64(true);
+    config.memory_reservation(1 << BITS);
+    let Ok(engine) = Engine::new(&config) else { return false };
+    let mut store = wasmtime::Store::new(&engine, ());
+    let ty = wasmtime::MemoryType::new64(0, Some(1 << (BITS - 16)));
+    wasmtime::Memory::new(&mut store, ty).is_ok()
+}
+
+fn build_engine(pool_pods: Option<u32>) -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    if let Some(pods) = pool_pods {
+        let pods = pods.max(16);
+        let mut pool = PoolingAllocationConfig::new();
+        // A wasm32-wasip2 component made by the Rust toolchain uses several core instances and tables each.
+        pool.total_component_instances(pods.saturating_mul(2))
+            .total_core_instances(pods.saturating_mul(8))
+            .total_memories(pods.saturating_mul(2))
+            .total_tables(pods.saturating_mul(8))
+            .total_stacks(pods.saturating_mul(2))
+            .max_memory_size(4 << 30);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config)
+}
+
+/// Advances the epoch every [`TICK`] until the engine is dropped.
+fn start_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new().name("wharf-epoch".into()).spawn(move || {
+        loop {
+            std::thread::sleep(TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the epoch ticker; guests will not be time-sliced");
+    }
+}

@@ -1,0 +1,151 @@
+//! The node agent: real guests built from `examples/guests` for both wasm targets, run through the API on one
+//! node and on three agents joined to one server.
+
+mod hostile;
+mod lifecycle;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use host::{Agent, NodeConfig};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::{TestServer, workspace_root};
+
+/// The wasm targets guests are built for.
+pub const TARGETS: [&str; 2] = ["wasm32-wasip1", "wasm32-wasip2"];
+
+/// Builds the guest programs once per test process and returns the path of `name` built for `target`.
+pub fn guest(target: &str, name: &str) -> String {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let root = workspace_root();
+        let target_dir = root.join("target/guests");
+        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--target",
+                TARGETS[0],
+                "--target",
+                TARGETS[1],
+                "--manifest-path",
+            ])
+            .arg(root.join("examples/guests/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the guests failed (run scripts/setup.sh for the wasm targets)");
+        target_dir
+    });
+    dir.join(target).join("release").join(format!("{name}.wasm")).display().to_string()
+}
+
+/// A server with node agents joined to it.
+pub struct Cluster {
+    /// The API server.
+    pub server: TestServer,
+    /// The agents, by node name.
+    pub agents: Vec<(String, Agent)>,
+    /// Their data directories.
+    pub dirs: Vec<TempDir>,
+}
+
+impl Cluster {
+    /// One server and `nodes` agents named node-0, node-1...
+    pub async fn start(nodes: usize, adjust: impl Fn(&mut NodeConfig)) -> Self {
+        let server = TestServer::start().await;
+        let mut cluster = Self { server, agents: Vec::new(), dirs: Vec::new() };
+        for i in 0..nodes {
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = NodeConfig::new(format!("node-{i}"), dir.path());
+            config.heartbeat = Duration::from_secs(1);
+            adjust(&mut config);
+            let agent = Agent::start(cluster.server.client(), config).await.expect("agent starts");
+            cluster.agents.push((format!("node-{i}"), agent));
+            cluster.dirs.push(dir);
+        }
+        cluster
+    }
+
+    /// The data directory of node `i`.
+    pub fn data_dir(&self, i: usize) -> &Path {
+        self.dirs[i].path()
+    }
+
+    /// Pods in `default`.
+    pub fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.server.client(), "default")
+    }
+
+    /// Creates a pod bound to `node` from a JSON spec.
+    pub async fn create_pod(&self, name: &str, node: &str, spec: Value) -> Pod {
+        let mut spec = spec;
+        spec["nodeName"] = json!(node);
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).unwrap();
+        self.pods().create(&PostParams::default(), &pod).await.expect("pod created")
+    }
+
+    /// The log of a container, through node `i`'s log endpoint.
+    pub async fn logs(&self, i: usize, pod: &str, container: &str, query: &str) -> String {
+        let addr = self.agents[i].1.log_addr();
+        let url = format!("http://{addr}/containerLogs/default/{pod}/{container}?{query}");
+        http_get(&url).await
+    }
+}
+
+/// A plain HTTP GET returning the body as text.
+pub async fn http_get(url: &str) -> String {
+    let uri: http::Uri = url.parse().unwrap();
+    let authority = uri.authority().unwrap().to_string();
+    let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let request = format!("GET {} HTTP/1.0\r\nHost: {authority}\r\n\r\n", uri.path_and_query().unwrap());
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+/// Waits (generously) until the pod satisfies `ok`, failing with its last state.
+pub async fn wait_pod(api: &Api<Pod>, name: &str, secs: u64, ok: impl Fn(&Pod) -> bool) -> Pod {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let pod = api.get_opt(name).await.unwrap();
+        if let Some(pod) = &pod
+            && ok(pod)
+        {
+            return pod.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pod {name} did not reach the expected state in {secs} s: {}",
+            serde_json::to_string_pretty(&pod.map(|p| p.status)).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The pod's phase.
+pub fn phase(pod: &Pod) -> &str {
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default()
+}
+
+/// The terminated state of the pod's first app container: (exit code, reason).
+pub fn terminated(pod: &Pod) -> Option<(i32, String)> {
+    let status = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
+    let t = status.state.as_ref()?.terminated.as_ref()?;
+    Some((t.exit_code, t.reason.clone().unwrap_or_default()))
+}
+
+/// The waiting reason of the pod's first app container.
+pub fn waiting(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
+    status.state.as_ref()?.waiting.as_ref()?.reason.clone()
+}
