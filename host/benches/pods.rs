@@ -63,7 +63,12 @@ fn main() {
             let exit = runtime
                 .run(
                     program.clone(),
-                    GuestSpec { wasi: sb.builder().expect("sandbox"), memory_limit: None, cpu: None },
+                    GuestSpec {
+                        wasi: sb.builder().expect("sandbox"),
+                        memory_limit: None,
+                        cpu: None,
+                        usage: Arc::default(),
+                    },
                     Arc::new(Control::new()),
                 )
                 .await;
@@ -84,7 +89,12 @@ fn main() {
                 runtime
                     .run(
                         program,
-                        GuestSpec { wasi: sb.builder().expect("sandbox"), memory_limit: None, cpu: None },
+                        GuestSpec {
+                            wasi: sb.builder().expect("sandbox"),
+                            memory_limit: None,
+                            cpu: None,
+                            usage: Arc::default(),
+                        },
                         Arc::new(Control::new()),
                     )
                     .await
@@ -107,7 +117,12 @@ fn main() {
                     runtime
                         .run(
                             program,
-                            GuestSpec { wasi: sb.builder().expect("sandbox"), memory_limit: None, cpu: None },
+                            GuestSpec {
+                                wasi: sb.builder().expect("sandbox"),
+                                memory_limit: None,
+                                cpu: None,
+                                usage: Arc::default(),
+                            },
                             control,
                         )
                         .await

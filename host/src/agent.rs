@@ -19,9 +19,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::NodeConfig;
+use crate::image::Puller;
 use crate::pod::task::{self, Placement, Stop};
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::{logs, node};
+use crate::stats::{Meter, summary};
+use crate::{endpoint, logs, node};
 
 /// Errors starting the agent.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +34,8 @@ pub enum Error {
     /// The data directory is unusable.
     #[error("cannot use the data directory {0}")]
     DataDir(PathBuf, #[source] std::io::Error),
-    /// The log endpoint could not listen.
-    #[error("cannot start the log endpoint")]
+    /// The node endpoint (logs, usage) could not listen.
+    #[error("cannot start the node endpoint")]
     Logs(#[source] std::io::Error),
     /// The Node could not be registered.
     #[error("cannot register the node")]
@@ -50,6 +52,10 @@ pub struct Shared {
     pub config: NodeConfig,
     /// The node's address, reported as the pods' hostIP.
     pub node_ip: String,
+    /// CPU and memory use of every container.
+    pub usage: Arc<Meter>,
+    /// Where images come from.
+    pub images: Puller,
 }
 
 /// A running node agent.
@@ -62,8 +68,11 @@ pub struct Agent {
 impl Agent {
     /// Starts the agent: runtime, log endpoint, Node registration, heartbeats and the pod loop.
     pub async fn start(client: kube::Client, config: NodeConfig) -> Result<Self, Error> {
-        for dir in ["pods", "logs", "cache"] {
-            let path = config.data_dir.join(dir);
+        for path in ["pods", "logs", "cache"]
+            .map(|dir| config.data_dir.join(dir))
+            .into_iter()
+            .chain([config.images_dir.clone()])
+        {
             std::fs::create_dir_all(&path).map_err(|e| Error::DataDir(path.clone(), e))?;
         }
         let runtime = Runtime::new(&RuntimeConfig {
@@ -72,11 +81,14 @@ impl Agent {
             threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         })?;
         let stop = CancellationToken::new();
-        let log_addr = logs::http::serve(config.log_listen, config.data_dir.join("logs"), stop.clone())
+        let usage = Arc::new(Meter::default());
+        let source = Arc::new(summary::Source { node_name: config.node_name.clone(), meter: usage.clone() });
+        let log_addr = endpoint::serve(config.log_listen, config.data_dir.join("logs"), source, stop.clone())
             .await
             .map_err(Error::Logs)?;
         node::register(&client, &config, log_addr.port()).await?;
-        let shared = Arc::new(Shared { client, runtime, config, node_ip: "127.0.0.1".into() });
+        let images = Puller::new(config.images_dir.clone());
+        let shared = Arc::new(Shared { client, runtime, config, node_ip: "127.0.0.1".into(), usage, images });
         let tracker = TaskTracker::new();
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
         tracker.spawn(Pods::new(shared.clone()).run(stop.clone()));
@@ -84,7 +96,7 @@ impl Agent {
         Ok(Self { stop, tracker, log_addr })
     }
 
-    /// Where the log endpoint listens.
+    /// Where the node endpoint (logs, usage summary) listens.
     pub fn log_addr(&self) -> SocketAddr {
         self.log_addr
     }
@@ -158,7 +170,7 @@ impl Pods {
             }
         }
         for (_, running) in self.running.drain() {
-            running.stop.graceful.cancel();
+            running.stop.kill();
             let _ = running.handle.await;
         }
     }
@@ -185,12 +197,18 @@ impl Pods {
         self.running.insert(uid, Running { stop, handle, ip, terminating: false });
     }
 
-    /// Graceful deletion: stop the guests (within the grace period), clean up, then remove the pod for good.
+    /// Graceful deletion: stop the guests (notice, then kill after the grace period), clean up, then remove the
+    /// pod for good.
     fn terminate(&mut self, pod: Pod, uid: String) {
-        if self.running.get(&uid).is_some_and(|r| r.terminating) {
+        let grace =
+            Duration::from_secs(pod.metadata.deletion_grace_period_seconds.unwrap_or(30).max(0) as u64);
+        if let Some(running) = self.running.get(&uid)
+            && running.terminating
+        {
+            // Deleted again with a shorter grace period.
+            running.stop.terminate(grace);
             return;
         }
-        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(30).max(0) as u64;
         let running = self.running.remove(&uid);
         let shared = self.shared.clone();
         let root = self.pod_root(&uid);
@@ -199,10 +217,12 @@ impl Pods {
             self.ips.remove(&r.ip);
         }
         let key = uid.clone();
+        let stop = running.as_ref().map(|r| r.stop.clone()).unwrap_or_default();
         let handle = tokio::spawn(async move {
             if let Some(running) = running {
-                running.stop.graceful.cancel();
-                let _ = tokio::time::timeout(Duration::from_secs(grace + 1), running.handle).await;
+                running.stop.terminate(grace);
+                // The task kills its guests when the grace period ends; this only bounds a task that hangs.
+                let _ = tokio::time::timeout(grace + task::SLACK, running.handle).await;
             }
             let _ = std::fs::remove_dir_all(&root);
             let _ = std::fs::remove_dir_all(&log_dir);
@@ -219,18 +239,18 @@ impl Pods {
                 tracing::debug!(error = %e, "final pod delete failed");
             }
         });
-        let placeholder = Running { stop: Stop::default(), handle, ip: u32::MAX, terminating: true };
+        let placeholder = Running { stop, handle, ip: u32::MAX, terminating: true };
         self.running.insert(key, placeholder);
     }
 
     /// The pod is gone from the API: stop at once and remove its files.
     fn forget(&mut self, uid: &str) {
         if let Some(running) = self.running.remove(uid) {
+            running.stop.kill();
             if running.terminating {
                 return;
             }
             self.ips.remove(&running.ip);
-            running.stop.graceful.cancel();
         }
         let root = self.pod_root(uid);
         let logs = self.shared.config.data_dir.join("logs");

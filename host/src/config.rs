@@ -14,6 +14,8 @@ pub struct NodeConfig {
     pub node_name: String,
     /// Where pods' directories, logs and compiled code live.
     pub data_dir: PathBuf,
+    /// Where images named by a relative name (`hello.wasm`) are looked up (default: `<data_dir>/images`).
+    pub images_dir: PathBuf,
     /// CPU capacity in millicores (default: the machine's cores).
     pub cpu_millis: Option<u64>,
     /// Memory capacity in bytes (default: the machine's memory).
@@ -42,8 +44,10 @@ impl NodeConfig {
         let node_name = node_name.into();
         // A per-node /16 picked from the name, so that agents joined to one server hand out distinct addresses.
         let hash = node_name.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let data_dir = data_dir.into();
         Self {
-            data_dir: data_dir.into(),
+            images_dir: data_dir.join("images"),
+            data_dir,
             cpu_millis: None,
             memory_bytes: None,
             memory_reserve: 256 << 20,

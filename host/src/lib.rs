@@ -7,10 +7,12 @@
 //! - [`pod`]: one pod's life, pure decisions in `state`, the task that applies them in `task`.
 //! - [`runtime`]: the wasmtime engine, epoch ticker, compiled-code cache, and running a guest.
 //! - [`sandbox`], [`env`], [`volumes`], [`limits`]: what a guest is granted, and how much.
-//! - [`image`]: fetching wasm; [`logs`]: rotating log files and the log endpoint; [`events`]: Events.
+//! - [`image`]: fetching wasm; [`logs`]: rotating log files; [`events`]: Events; [`stats`]: CPU and memory use.
+//! - [`endpoint`]: the node's HTTP endpoint (logs, usage summary), where the kubelet's would be.
 
 pub mod agent;
 pub mod config;
+pub mod endpoint;
 pub mod env;
 pub mod events;
 pub mod image;
@@ -20,6 +22,7 @@ pub mod node;
 pub mod pod;
 pub mod runtime;
 pub mod sandbox;
+pub mod stats;
 pub mod volumes;
 
 pub use agent::Agent;

@@ -1,9 +1,12 @@
 //! Per-container resource limits: a memory limiter that caps the guest's total memory, and the CPU quota that the
 //! epoch callback turns into throttling.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
+
+use crate::stats::Usage;
 
 /// Bytes one table element is charged, whatever its type: a pointer on the host.
 const TABLE_ELEMENT_BYTES: usize = 8;
@@ -18,12 +21,19 @@ pub struct MemoryLimiter {
     used: usize,
     /// Set once a growth was refused, so a trap that follows is reported as OOMKilled.
     refused: bool,
+    /// Where the bytes granted are published for the usage summary.
+    usage: Arc<Usage>,
 }
 
 impl MemoryLimiter {
-    /// A limiter with a cap of `limit` bytes in total.
-    pub fn new(limit: Option<u64>) -> Self {
-        Self { limit: limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX)), used: 0, refused: false }
+    /// A limiter with a cap of `limit` bytes in total, publishing what it granted to `usage`.
+    pub fn new(limit: Option<u64>, usage: Arc<Usage>) -> Self {
+        Self {
+            limit: limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX)),
+            used: 0,
+            refused: false,
+            usage,
+        }
     }
 
     /// Whether a growth was refused because of the limit.
@@ -43,6 +53,7 @@ impl MemoryLimiter {
             return false;
         }
         self.used = next;
+        self.usage.set_memory(next as u64);
         true
     }
 }
@@ -105,18 +116,20 @@ mod tests {
 
     #[test]
     fn limiter_sums_memories_and_tables() {
-        let mut limiter = MemoryLimiter::new(Some(10 << 20));
+        let usage = Arc::new(Usage::default());
+        let mut limiter = MemoryLimiter::new(Some(10 << 20), usage.clone());
         assert!(limiter.memory_growing(0, 4 << 20, None).unwrap());
         assert!(limiter.memory_growing(0, 4 << 20, None).unwrap(), "a second memory fits the total");
         assert!(!limiter.memory_growing(0, 4 << 20, None).unwrap(), "a third one exceeds the total");
         assert!(limiter.refused());
         assert!(limiter.table_growing(0, 1000, None).unwrap());
         assert_eq!(limiter.used(), (8 << 20) + 8000);
+        assert_eq!(usage.memory(), (8 << 20) + 8000, "published for the usage summary");
     }
 
     #[test]
     fn limiter_without_limit_grants_everything() {
-        let mut limiter = MemoryLimiter::new(None);
+        let mut limiter = MemoryLimiter::new(None, Arc::default());
         assert!(limiter.memory_growing(0, 1 << 40, None).unwrap());
         assert!(!limiter.refused());
     }

@@ -72,9 +72,7 @@ impl Sandbox {
 /// program name, then `args` (a wasm module has no entrypoint of its own beyond `_start`).
 pub fn argv(image: &str, command: &[String], args: &[String]) -> Vec<String> {
     let mut out: Vec<String> = if command.is_empty() {
-        let location = image.split('@').next().unwrap_or(image);
-        let name = location.rsplit('/').next().unwrap_or(location);
-        vec![name.strip_suffix(".wasm").unwrap_or(name).to_owned()]
+        vec![crate::image::program_name(image).to_owned()]
     } else {
         command.to_vec()
     };

@@ -136,10 +136,18 @@ async fn scenario(nodes: usize, pods: usize) {
         all.as_secs_f64(),
         first.as_millis()
     );
-    // Events are written in the background and dropped when their queue is full, as client-go's are.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Events are written in the background, after the bindings they report; count them once they settle.
     let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
-    let recorded = events.list(&kube::api::ListParams::default()).await.map_or(0, |l| l.items.len());
+    let mut recorded = 0;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = events.list(&kube::api::ListParams::default()).await.map_or(0, |l| l.items.len());
+        if now == pods || (now == recorded && now > 0) {
+            recorded = now;
+            break;
+        }
+        recorded = now;
+    }
     println!("        {recorded} of {pods} Scheduled events recorded");
     service.shutdown().await;
     server.shutdown().await;

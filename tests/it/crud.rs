@@ -317,9 +317,29 @@ async fn binding_and_graceful_pod_deletion() {
     let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"},
         "spec": {"containers": [{"name": "c", "image": "/opt/c.wasm"}]}}))
     .unwrap();
-    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let created = pods.create(&PostParams::default(), &pod).await.unwrap();
 
-    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}});
+    // A binding decided for another pod of the same name is refused.
+    let stale = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p", "uid": "not-this-pod"},
+                       "target": {"kind": "Node", "name": "n1"}});
+    let bind = |body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            tests::raw(
+                &client,
+                "POST",
+                "/api/v1/namespaces/default/pods/p/binding",
+                "application/json",
+                body.to_string(),
+            )
+            .await
+        }
+    };
+    let (code, status) = bind(stale).await;
+    assert_eq!((code, status["reason"].as_str()), (409, Some("Conflict")), "{status}");
+
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p", "uid": created.metadata.uid},
+                         "target": {"kind": "Node", "name": "n1"}});
     let (code, _) = tests::raw(
         &client,
         "POST",
@@ -408,4 +428,27 @@ async fn priority_classes_resolve_into_pod_priority() {
     assert_eq!(spec.priority, Some(0));
     let err = pods.create(&PostParams::default(), &pod("d", Some("nope"))).await.unwrap_err();
     assert_eq!(api_error(err), (403, "Forbidden".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pod_with_a_finalizer_goes_when_both_its_agent_and_its_finalizer_are_done() {
+    let server = TestServer::start().await;
+    let pods: Api<Pod> = Api::namespaced(server.client(), "default");
+    let pod: Pod =
+        serde_json::from_value(json!({"metadata": {"name": "p", "finalizers": ["example.com/hold"]},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "/opt/c.wasm"}]}}))
+        .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    pods.delete("p", &DeleteParams::default()).await.unwrap();
+    // The node agent's final delete leaves the pod to its finalizer...
+    pods.delete("p", &DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() })
+        .await
+        .unwrap();
+    let held = pods.get("p").await.unwrap();
+    assert_eq!(held.metadata.deletion_grace_period_seconds, Some(0));
+    // ...and clearing the finalizer removes it.
+    pods.patch("p", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
+        .await
+        .unwrap();
+    assert!(pods.get_opt("p").await.unwrap().is_none());
 }

@@ -4,6 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::default_trait_access)]
 
 mod bad_input;
+mod controllers;
+mod controllers_jobs;
+mod controllers_nodes;
 mod crud;
 mod kubectl;
 mod logs;

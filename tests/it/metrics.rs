@@ -31,7 +31,10 @@ async fn kubectl_top_nodes_and_pods() {
     let server = TestServer::start().await;
     let client = server.client();
     let nodes: Api<Node> = Api::all(client.clone());
-    nodes.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "n1"}})).unwrap()).await.unwrap();
+    nodes
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "n1"}})).unwrap())
+        .await
+        .unwrap();
     let port = agent("n1").await;
     let status = json!({"status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                                    "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},

@@ -48,13 +48,17 @@ async fn namespace_lifecycle() {
 
     // The finalizer task deletes the plain content; the held object waits for its finalizer.
     let emptied = tokio::time::timeout(Duration::from_secs(10), async {
-        while demo.get_opt("c").await.unwrap().is_some() {
+        loop {
+            let plain_gone = demo.get_opt("c").await.unwrap().is_none();
+            let held_marked = demo.get("held").await.unwrap().metadata.deletion_timestamp.is_some();
+            if plain_gone && held_marked {
+                return;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await;
     assert!(emptied.is_ok(), "the namespace's contents were not deleted");
-    assert!(demo.get("held").await.unwrap().metadata.deletion_timestamp.is_some());
     assert!(namespaces.get_opt("demo").await.unwrap().is_some(), "the namespace waits for its contents");
     let release = json!({"metadata": {"finalizers": null}});
     demo.patch("held", &Default::default(), &kube::api::Patch::Merge(release)).await.unwrap();

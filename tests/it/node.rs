@@ -1,8 +1,11 @@
 //! The node agent: real guests built from `examples/guests` for both wasm targets, run through the API on one
-//! node and on three agents joined to one server.
+//! node and on three agents joined to one server, and through the real kubectl.
 
 mod hostile;
+mod kubectl;
 mod lifecycle;
+mod scheduled;
+mod termination;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

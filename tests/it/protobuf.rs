@@ -297,3 +297,26 @@ async fn protobuf_bodies_of_every_verb_and_bad_ones() {
     let (code, _) = raw(&client, "GET", &format!("{cms}/cm"), "", "").await;
     assert_eq!(code, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_accepts_only_protobuf_gets_protobuf_objects() {
+    use http_body_util::BodyExt;
+    let server = TestServer::start().await;
+    let client = server.client();
+    let get = |path: &str| {
+        http::Request::get(path)
+            .header(http::header::ACCEPT, "application/vnd.kubernetes.protobuf")
+            .body(kube::client::Body::empty())
+            .unwrap()
+    };
+    let response = client.send(get("/api/v1/namespaces/default")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[http::header::CONTENT_TYPE], "application/vnd.kubernetes.protobuf");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let expected = apiserver::protobuf::Expected { kind: "Namespace", api_versions: &["v1"] };
+    let namespace = apiserver::protobuf::decode(&bytes, expected).unwrap();
+    assert_eq!(namespace["metadata"]["name"], "default");
+    // Lists are served as JSON only.
+    let response = client.send(get("/api/v1/namespaces")).await.unwrap();
+    assert_eq!(response.status(), 406);
+}

@@ -141,9 +141,19 @@ async fn run_creates_a_wasm_pod() {
     let server = TestServer::start().await;
     let kubectl = server.kubectl();
     let out = kubectl
-        .ok(&["run", "hello", "--image=hello.wasm", "--restart=Never", "--env=GREETING=hi", "--labels=app=hello,tier=demo"])
+        .ok(&[
+            "run",
+            "hello",
+            "--image=hello.wasm",
+            "--restart=Never",
+            "--env=GREETING=hi",
+            "--labels=app=hello,tier=demo",
+        ])
         .await;
     assert!(out.contains("pod/hello created"), "{out}");
+    let out = kubectl.ok(&["create", "namespace", "edge"]).await;
+    assert!(out.contains("namespace/edge created"), "{out}");
+    kubectl.ok(&["get", "namespace", "edge"]).await;
     let pods: Api<Pod> = Api::namespaced(server.client(), "default");
     let pod = pods.get("hello").await.unwrap();
     let labels = pod.metadata.labels.unwrap();

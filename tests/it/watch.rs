@@ -20,6 +20,23 @@ async fn next<S: futures::Stream + Unpin>(stream: &mut S) -> S::Item {
         .expect("stream open")
 }
 
+/// The names a kube-rs watcher reports in its initial list, up to `InitDone`.
+async fn initial_names<S>(events: &mut S) -> Vec<String>
+where
+    S: futures::Stream<Item = Result<watcher::Event<ConfigMap>, watcher::Error>> + Unpin,
+{
+    let mut seen = Vec::new();
+    loop {
+        let event =
+            tokio::time::timeout(Duration::from_secs(10), events.try_next()).await.unwrap().unwrap().unwrap();
+        match event {
+            watcher::Event::InitApply(o) => seen.push(o.metadata.name.unwrap()),
+            watcher::Event::InitDone => return seen,
+            _ => {}
+        }
+    }
+}
+
 fn name_of(event: &WatchEvent<ConfigMap>) -> (&'static str, String) {
     match event {
         WatchEvent::Added(o) => ("ADDED", o.metadata.name.clone().unwrap()),
@@ -86,19 +103,7 @@ async fn an_expired_resource_version_gets_410_and_the_watcher_relists() {
 
     // kube-rs' watcher lists, then watches; it sees every object.
     let mut events = watcher(cms.clone(), watcher::Config::default()).boxed();
-    let mut seen = Vec::new();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.try_next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-        {
-            watcher::Event::InitApply(o) => seen.push(o.metadata.name.unwrap()),
-            watcher::Event::InitDone => break,
-            _ => {}
-        }
-    }
+    let seen = initial_names(&mut events).await;
     assert_eq!(seen.len(), 10);
 }
 
@@ -110,19 +115,7 @@ async fn watch_list_streams_initial_events_then_the_bookmark() {
         cms.create(&PostParams::default(), &cm(name, json!({}))).await.unwrap();
     }
     let mut events = watcher(cms.clone(), watcher::Config::default().streaming_lists()).boxed();
-    let mut seen = Vec::new();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.try_next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-        {
-            watcher::Event::InitApply(o) => seen.push(o.metadata.name.unwrap()),
-            watcher::Event::InitDone => break,
-            _ => {}
-        }
-    }
+    let seen = initial_names(&mut events).await;
     assert_eq!(seen, ["x", "y"]);
     cms.create(&PostParams::default(), &cm("z", json!({}))).await.unwrap();
     match tokio::time::timeout(Duration::from_secs(10), events.try_next()).await.unwrap().unwrap().unwrap() {

@@ -22,6 +22,8 @@ enum Command {
     Node(cmd::node::NodeArgs),
     /// Run the scheduler against a remote API server, binding its pending pods to nodes.
     Scheduler(cmd::scheduler::SchedulerArgs),
+    /// Run the controllers (ReplicaSet, Deployment, garbage collection) against a remote API server.
+    Controllers(cmd::controllers::ControllersArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
             Command::Up(args) => cmd::up::run(args).await,
             Command::Node(args) => cmd::node::run(args).await,
             Command::Scheduler(args) => cmd::scheduler::run(args).await,
+            Command::Controllers(args) => cmd::controllers::run(args).await,
         }
     });
     match result {

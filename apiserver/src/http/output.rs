@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{bytes_response, header_str};
 use crate::error::{ApiError, Result};
+use crate::protobuf;
 use crate::registry::{ListPage, ResourceType};
 use crate::store::StoredObject;
 use crate::table;
@@ -29,6 +30,8 @@ pub enum Format {
     Json,
     /// A `meta.k8s.io/v1` Table.
     Table(IncludeObject),
+    /// Kubernetes protobuf, for a client that accepts nothing else (single objects only).
+    Protobuf,
 }
 
 impl Format {
@@ -52,7 +55,16 @@ impl Format {
                 let media = part.split(';').next().unwrap_or_default().trim();
                 matches!(media, "application/json" | "*/*" | "application/*" | "application/yaml")
             });
-        if acceptable { Ok(Format::Json) } else { Err(ApiError::not_acceptable(accept)) }
+        if acceptable {
+            Ok(Format::Json)
+        } else if accept
+            .split(',')
+            .any(|part| part.split(';').next().unwrap_or_default().trim() == protobuf::MEDIA_TYPE)
+        {
+            Ok(Format::Protobuf)
+        } else {
+            Err(ApiError::not_acceptable(accept))
+        }
     }
 }
 
@@ -66,6 +78,14 @@ pub fn object(
 ) -> Response {
     let mut response = match format {
         Format::Json => bytes_response(code, object.json.clone()),
+        Format::Protobuf => match protobuf::encode(&object.value()) {
+            Ok(bytes) => {
+                let code = axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::OK);
+                (code, [(header::CONTENT_TYPE, protobuf::MEDIA_TYPE)], bytes).into_response()
+            }
+            Err(e) => ApiError::not_acceptable(&format!("{} (as protobuf: {e})", protobuf::MEDIA_TYPE))
+                .into_response(),
+        },
         Format::Table(include) => {
             let value = object.value();
             let rv = object.rv;
@@ -79,6 +99,11 @@ pub fn object(
 /// A list page as a response. Plain lists are assembled from the stored bytes without re-parsing.
 pub fn list(rt: &ResourceType, page: &ListPage, format: Format) -> Response {
     match format {
+        Format::Protobuf => ApiError::not_acceptable(&format!(
+            "{} (lists and watches are served as application/json)",
+            protobuf::MEDIA_TYPE
+        ))
+        .into_response(),
         Format::Json => {
             let mut metadata = json!({"resourceVersion": page.rv.to_string()});
             if let Some(token) = &page.continue_token {

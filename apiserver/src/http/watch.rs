@@ -50,6 +50,11 @@ pub fn serve(
     query: &Query,
     format: Format,
 ) -> Result<Response> {
+    if format == Format::Protobuf {
+        return Err(ApiError::not_acceptable(
+            "application/vnd.kubernetes.protobuf (watches are served as application/json)",
+        ));
+    }
     let options = query.list_options(rt)?;
     let bookmarks = query.flag("allowWatchBookmarks");
     let send_initial = query.get("sendInitialEvents").map(|v| v == "true");
@@ -226,7 +231,8 @@ impl Watcher {
 
     fn encode(&self, kind: EventType, object: &StoredObject) -> Vec<u8> {
         match self.format {
-            Format::Json => event_line(kind.as_str(), &object.json),
+            // Refused before the watch starts.
+            Format::Json | Format::Protobuf => event_line(kind.as_str(), &object.json),
             Format::Table(include) => {
                 let table = table_of(self.rt, &[object.value()], include, object.rv, None);
                 event_line(kind.as_str(), table.to_string().as_bytes())

@@ -223,24 +223,22 @@ fn terminating_state(rt: &ResourceType, object: &Value, options: &DeleteOptions)
     {
         finalizers.push(f.to_owned());
     }
+    // A pod's grace period comes first: its node agent stops the guest within it, finalizers or not.
+    let grace = if rt.kind == "Pod" { pod_grace(object, options) } else { None };
+    if finalizers.is_empty() && grace.is_none() {
+        return None;
+    }
+    let meta = object::meta_mut(&mut next);
     if !finalizers.is_empty() {
-        let meta = object::meta_mut(&mut next);
         meta.insert("finalizers".into(), json!(finalizers));
-        if !already {
-            meta.insert("deletionTimestamp".into(), json!(object::now()));
-            meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-        }
-        return Some(next);
     }
-    if rt.kind == "Pod" {
-        return pod_grace(object, options).map(|grace| {
-            let meta = object::meta_mut(&mut next);
-            meta.insert("deletionTimestamp".into(), json!(object::now_plus(grace)));
-            meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
-            next
-        });
+    let current = object.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64);
+    let period = grace.unwrap_or(0);
+    if !already || current.is_some_and(|c| period < c) {
+        meta.insert("deletionTimestamp".into(), json!(object::now_plus(period)));
+        meta.insert("deletionGracePeriodSeconds".into(), json!(period));
     }
-    None
+    Some(next)
 }
 
 /// The grace period a pod gets, or `None` when it can be removed at once: never scheduled, already finished,

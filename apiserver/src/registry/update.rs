@@ -192,6 +192,20 @@ impl super::Registry {
             if object::is_terminating(current) {
                 return Err(ApiError::conflict_with(rt, name, "the pod is being deleted"));
             }
+            // A binding names the pod it was decided for; a new pod that took the name is not that pod.
+            if let Some(uid) =
+                binding.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty())
+                && object::meta_str(current, "uid") != Some(uid)
+            {
+                return Err(ApiError::conflict_with(
+                    rt,
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        object::meta_str(current, "uid").unwrap_or_default()
+                    ),
+                ));
+            }
             if let Some(bound) =
                 current.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
             {
@@ -241,8 +255,14 @@ impl super::Registry {
             // Removing the last finalizer of an object being deleted completes its deletion.
             let finished = match rt.kind {
                 "Namespace" => namespace_finalized(&next),
-                // A pod goes when its node agent confirms the guest stopped (a delete with no grace period).
-                "Pod" => false,
+                // A pod goes once its node agent confirmed the guest stopped (a delete with no grace period left)
+                // and its finalizers are done.
+                "Pod" => {
+                    object::is_terminating(&next)
+                        && object::finalizers(&next).is_empty()
+                        && next.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64)
+                            == Some(0)
+                }
                 _ => object::is_terminating(&next) && object::finalizers(&next).is_empty(),
             };
             if options.dry_run {

@@ -1,9 +1,8 @@
 //! The node's log endpoint, as the kubelet serves it: `GET /containerLogs/{namespace}/{pod}/{container}` with
-//! `follow`, `tailLines`, `timestamps`, `sinceSeconds`, `previous` and `limitBytes`, answering text/plain. It
-//! listens on 127.0.0.1 only; the API server's `pods/{name}/log` proxies to it.
+//! `follow`, `tailLines`, `timestamps`, `sinceSeconds`, `previous` and `limitBytes`, answering text/plain. The
+//! node's endpoint ([`crate::endpoint`]) serves it; the API server's `pods/{name}/log` proxies to it.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,32 +13,15 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio_util::sync::CancellationToken;
 
 use super::read::{self, LogOptions};
 
 /// How often a follower looks for new lines.
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
 
-/// Starts the endpoint on `listen`; returns the address it got. It stops when `stop` is cancelled.
-pub async fn serve(
-    listen: SocketAddr,
-    root: PathBuf,
-    stop: CancellationToken,
-) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
-    let app = Router::new()
-        .route("/containerLogs/{namespace}/{pod}/{container}", get(logs))
-        .with_state(Arc::new(root));
-    tokio::spawn(async move {
-        let served =
-            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "log endpoint stopped");
-        }
-    });
-    Ok(addr)
+/// The log routes, serving the logs under `root`.
+pub fn router(root: PathBuf) -> Router {
+    Router::new().route("/containerLogs/{namespace}/{pod}/{container}", get(logs)).with_state(Arc::new(root))
 }
 
 /// The newest log directory of a pod by that name (a pod re-created under the same name has a new uid).

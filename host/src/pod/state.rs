@@ -206,6 +206,8 @@ pub struct Pod {
     pub app: Vec<Container>,
     /// `restartPolicy`.
     pub policy: RestartPolicy,
+    /// The pod is being deleted: nothing restarts, and once every container ended the phase is terminal.
+    pub terminating: bool,
     /// A failure of the whole pod (reason, message), e.g. a hostPath that is not allowed.
     pub failed: Option<(String, String)>,
     /// When the agent took the pod.
@@ -216,6 +218,14 @@ pub struct Pod {
     pub pod_ip: String,
 }
 
+impl Pod {
+    /// The restart policy in force: a pod being deleted restarts nothing, as with the kubelet, which moves a
+    /// deleted pod to Succeeded or Failed once its containers stopped.
+    pub fn restart_policy(&self) -> RestartPolicy {
+        if self.terminating { RestartPolicy::Never } else { self.policy }
+    }
+}
+
 /// `status.phase` and the pod's own reason.
 pub fn phase(pod: &Pod) -> &'static str {
     if pod.failed.is_some() {
@@ -223,8 +233,10 @@ pub fn phase(pod: &Pod) -> &'static str {
     }
     let init_done = pod.init.iter().all(|c| c.exit_code() == Some(0));
     if !init_done {
-        let init_failed =
-            pod.init.iter().any(|c| c.exit_code().is_some_and(|code| !restarts(pod.policy, true, code)));
+        let init_failed = pod
+            .init
+            .iter()
+            .any(|c| c.exit_code().is_some_and(|code| !restarts(pod.restart_policy(), true, code)));
         return if init_failed { "Failed" } else { "Pending" };
     }
     if pod.app.iter().any(Container::running) {
@@ -233,7 +245,7 @@ pub fn phase(pod: &Pod) -> &'static str {
     let codes: Option<Vec<i32>> = pod.app.iter().map(Container::exit_code).collect();
     match codes {
         // Terminated containers that will restart keep the pod Running.
-        Some(codes) if codes.iter().all(|&c| !restarts(pod.policy, false, c)) => {
+        Some(codes) if codes.iter().all(|&c| !restarts(pod.restart_policy(), false, c)) => {
             if codes.iter().all(|&c| c == 0) { "Succeeded" } else { "Failed" }
         }
         _ if pod.app.iter().any(|c| c.restarts > 0 || c.exit_code().is_some()) => "Running",
@@ -299,6 +311,7 @@ mod tests {
             init: make(init),
             app: make(app),
             policy,
+            terminating: false,
             failed: None,
             start: Timestamp::UNIX_EPOCH,
             host_ip: "127.0.0.1".into(),
@@ -357,6 +370,24 @@ mod tests {
         for (policy, init, app, expected) in cases {
             let p = pod(policy, init.clone(), app.clone());
             assert_eq!(phase(&p), expected, "{policy:?} init={init:?} app={app:?}");
+        }
+    }
+
+    #[test]
+    fn deleted_pods_end_in_a_terminal_phase() {
+        use RestartPolicy::{Always, OnFailure};
+        let running = Run::Running { started: Timestamp::UNIX_EPOCH };
+        let cases = [
+            (Always, vec![terminated(0)], "Succeeded"),
+            (Always, vec![terminated(137)], "Failed"),
+            (OnFailure, vec![terminated(1), terminated(0)], "Failed"),
+            (Always, vec![terminated(0), running], "Running"),
+        ];
+        for (policy, app, expected) in cases {
+            let mut p = pod(policy, vec![], app.clone());
+            p.terminating = true;
+            assert_eq!(phase(&p), expected, "{policy:?} app={app:?}");
+            assert_eq!(p.restart_policy(), RestartPolicy::Never);
         }
     }
 

@@ -11,8 +11,10 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::stdin::NoticeStdin;
 use super::{Program, TICK};
 use crate::limits::{CpuQuota, MemoryLimiter};
+use crate::stats::Usage;
 
 /// Exit code reported for a trap, as a process killed by SIGABRT would report it.
 const TRAP_EXIT_CODE: i32 = 134;
@@ -46,18 +48,26 @@ pub struct GuestSpec {
     pub memory_limit: Option<u64>,
     /// CPU quota, when below one core.
     pub cpu: Option<CpuQuota>,
+    /// Where the run's CPU time and memory are counted.
+    pub usage: Arc<Usage>,
 }
 
-/// A handle to stop a running guest.
+/// A handle to stop a running guest: first with a notice it may act on (its stdin ends), then for good.
 #[derive(Debug, Default)]
 pub struct Control {
     stop: CancellationToken,
+    notice: CancellationToken,
 }
 
 impl Control {
     /// A handle for a guest that is not stopped.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Asks the guest to stop by closing its stdin: the WASI counterpart of SIGTERM.
+    pub fn notify(&self) {
+        self.notice.cancel();
     }
 
     /// Stops the guest: a running guest traps at its next time slice, a guest waiting in a host call is dropped.
@@ -121,13 +131,41 @@ impl Exit {
 
 /// Runs the program to its end (or until `control` kills it).
 pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
-    let GuestSpec { mut wasi, memory_limit, cpu } = spec;
-    let limiter = MemoryLimiter::new(memory_limit);
+    let GuestSpec { mut wasi, memory_limit, cpu, usage } = spec;
+    wasi.stdin(NoticeStdin::new(control.notice.clone()));
+    usage.set_running(true);
+    let limiter = MemoryLimiter::new(memory_limit, usage.clone());
+    let exit = metered(execute(engine, program, wasi, limiter, cpu, &control), &usage).await;
+    usage.set_running(false);
+    exit
+}
+
+/// Runs `future`, counting the time each poll takes as the guest's CPU time. A poll runs wasm until its next
+/// time slice ends or it waits in a host call, so this is the time the guest kept a guest thread busy.
+async fn metered<F: Future>(future: F, usage: &Usage) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        let started = Instant::now();
+        let poll = future.as_mut().poll(cx);
+        usage.add_cpu(started.elapsed());
+        poll
+    })
+    .await
+}
+
+async fn execute(
+    engine: Engine,
+    program: Program,
+    mut wasi: WasiCtxBuilder,
+    limiter: MemoryLimiter,
+    cpu: Option<CpuQuota>,
+    control: &Control,
+) -> Exit {
     match program {
         Program::Module(pre) => {
             let mut store = Store::new(&engine, P1State { wasi: wasi.build_p1(), limiter });
             store.limiter(|s| &mut s.limiter);
-            install_slicing(&mut store, &control, cpu);
+            install_slicing(&mut store, control, cpu);
             let outcome = {
                 let call = async {
                     let instance = pre.instantiate_async(&mut store).await?;
@@ -145,7 +183,7 @@ pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, contr
             let state = P2State { ctx: wasi.build(), table: ResourceTable::new(), limiter };
             let mut store = Store::new(&engine, state);
             store.limiter(|s| &mut s.limiter);
-            install_slicing(&mut store, &control, cpu);
+            install_slicing(&mut store, control, cpu);
             let outcome = {
                 let call = async {
                     let command = pre.instantiate_async(&mut store).await?;

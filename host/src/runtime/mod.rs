@@ -5,6 +5,7 @@
 
 mod cache;
 mod exec;
+mod stdin;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,6 +107,11 @@ impl Runtime {
     /// Whether the pooling allocator is in use.
     pub fn pooling(&self) -> bool {
         self.inner.pooling
+    }
+
+    /// Whether the program with this digest is ready in memory, so that [`Self::load`] returns at once.
+    pub fn loaded(&self, digest: &str) -> bool {
+        self.inner.cache.memory(digest).is_some()
     }
 
     /// Compiles `wasm` (or loads its compiled code from the cache), keyed by its sha256 `digest`.

@@ -82,47 +82,55 @@ impl Actions {
     /// Binds `pod` to `node` (`pods/{name}/binding`) and records the `Scheduled` event.
     pub fn bind(&self, key: String, pod: Arc<Pod>, node: String) {
         let (client, events, outcomes) = (self.client.clone(), self.events.clone(), self.outcomes.clone());
-        self.spawn(async move {
-            let (namespace, name) = names(&pod);
-            let api: Api<Pod> = Api::namespaced(client, namespace);
-            let binding = json!({
-                "apiVersion": "v1",
-                "kind": "Binding",
-                // The UID makes the binding apply to this pod only, not to a namesake created meanwhile.
-                "metadata": {"name": name, "namespace": namespace, "uid": pod.metadata.uid},
-                "target": {"kind": "Node", "name": node},
-            });
-            let result = api.create_subresource::<_, Value>("binding", name, &PostParams::default(), &binding).await;
-            let outcome = match result {
-                Ok(_) => {
-                    let message = format!("Successfully assigned {namespace}/{name} to {node}");
-                    events.record(pod.clone(), Kind::Normal, "Scheduled", "Binding", message);
-                    Outcome::Bound { key }
-                }
-                // Deleted, already bound, or being deleted: nothing left to do for this pod.
-                Err(kube::Error::Api(status)) if matches!(status.code, 404 | 409) => {
-                    tracing::debug!(pod = %name, %node, reason = %status.message, "binding refused");
-                    Outcome::BindFailed { key, retry: false }
-                }
-                Err(e) => {
-                    tracing::warn!(pod = %name, %node, error = %e, "binding failed; retrying");
-                    let message = format!("Binding rejected: running Bind plugin \"DefaultBinder\": {e}");
-                    events.record(pod.clone(), Kind::Warning, "FailedScheduling", "Scheduling", message);
-                    Outcome::BindFailed { key, retry: true }
-                }
-            };
-            Some(outcome)
-        }, outcomes);
+        self.spawn(
+            async move {
+                let (namespace, name) = names(&pod);
+                let api: Api<Pod> = Api::namespaced(client, namespace);
+                let binding = json!({
+                    "apiVersion": "v1",
+                    "kind": "Binding",
+                    // The UID makes the binding apply to this pod only, not to a namesake created meanwhile.
+                    "metadata": {"name": name, "namespace": namespace, "uid": pod.metadata.uid},
+                    "target": {"kind": "Node", "name": node},
+                });
+                let result = api
+                    .create_subresource::<_, Value>("binding", name, &PostParams::default(), &binding)
+                    .await;
+                let outcome = match result {
+                    Ok(_) => {
+                        let message = format!("Successfully assigned {namespace}/{name} to {node}");
+                        events.record(pod.clone(), Kind::Normal, "Scheduled", "Binding", message);
+                        Outcome::Bound { key }
+                    }
+                    // Deleted, already bound, or being deleted: nothing left to do for this pod.
+                    Err(kube::Error::Api(status)) if matches!(status.code, 404 | 409) => {
+                        tracing::debug!(pod = %name, %node, reason = %status.message, "binding refused");
+                        Outcome::BindFailed { key, retry: false }
+                    }
+                    Err(e) => {
+                        tracing::warn!(pod = %name, %node, error = %e, "binding failed; retrying");
+                        let message = format!("Binding rejected: running Bind plugin \"DefaultBinder\": {e}");
+                        events.record(pod.clone(), Kind::Warning, "FailedScheduling", "Scheduling", message);
+                        Outcome::BindFailed { key, retry: true }
+                    }
+                };
+                Some(outcome)
+            },
+            outcomes,
+        );
     }
 
     /// Records why `pod` fits nowhere: its `PodScheduled` condition (unless it already says so) and a
     /// `FailedScheduling` event.
     pub fn unschedulable(&self, pod: Arc<Pod>, message: String, nomination: Nomination) {
         let (client, events) = (self.client.clone(), self.events.clone());
-        self.spawn(async move {
-            record_failure(&client, &events, pod, message, &nomination).await;
-            None
-        }, self.outcomes.clone());
+        self.spawn(
+            async move {
+                record_failure(&client, &events, pod, message, &nomination).await;
+                None
+            },
+            self.outcomes.clone(),
+        );
     }
 
     /// Preempts for `pod`: marks and deletes each victim, then nominates the node and records the failure
@@ -197,7 +205,9 @@ async fn record_failure(
         match api.patch_status(name, &PatchParams::default(), &Patch::Strategic(patch)).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => return,
-            Err(e) => tracing::warn!(pod = %name, error = %e, "cannot update the pod's PodScheduled condition"),
+            Err(e) => {
+                tracing::warn!(pod = %name, error = %e, "cannot update the pod's PodScheduled condition");
+            }
         }
     }
     events.record(pod, Kind::Warning, "FailedScheduling", "Scheduling", message);
@@ -246,7 +256,9 @@ pub fn failure_patch(pod: &Pod, message: &str, nomination: &Nomination, now: Tim
         _ => None,
     };
     let same_condition = current.is_some_and(|c| {
-        c.status == "False" && c.reason.as_deref() == Some("Unschedulable") && c.message.as_deref() == Some(message)
+        c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+            && c.message.as_deref() == Some(message)
     });
     if same_condition && nominated_patch.is_none() {
         return None;
@@ -274,8 +286,10 @@ mod tests {
     use super::*;
 
     fn pod(status: Value) -> Pod {
-        serde_json::from_value(json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": []},
-                                      "status": status}))
+        serde_json::from_value(
+            json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": []},
+                                      "status": status}),
+        )
         .unwrap_or_else(|e| panic!("bad fixture: {e}"))
     }
 
@@ -287,8 +301,12 @@ mod tests {
 
     #[test]
     fn a_new_failure_sets_the_condition() {
-        let patch = failure_patch(&pod(json!({"phase": "Pending"})), "0/1 nodes are available: 1 Insufficient cpu.",
-                                  &Nomination::Keep, now());
+        let patch = failure_patch(
+            &pod(json!({"phase": "Pending"})),
+            "0/1 nodes are available: 1 Insufficient cpu.",
+            &Nomination::Keep,
+            now(),
+        );
         assert_eq!(
             patch,
             Some(json!({"status": {"conditions": [{"type": "PodScheduled", "status": "False",
@@ -317,7 +335,10 @@ mod tests {
         assert_eq!(moved.pointer("/status/nominatedNodeName"), Some(&json!("n2")));
         let cleared = failure_patch(&nominated, "m", &Nomination::Clear, now()).unwrap_or_default();
         assert_eq!(cleared.pointer("/status/nominatedNodeName"), Some(&Value::Null));
-        assert_eq!(failure_patch(&pod(json!({})), "m", &Nomination::Clear, now()).map(|p| p["status"]
-            .get("nominatedNodeName").is_some()), Some(false));
+        assert_eq!(
+            failure_patch(&pod(json!({})), "m", &Nomination::Clear, now())
+                .map(|p| p["status"].get("nominatedNodeName").is_some()),
+            Some(false)
+        );
     }
 }

@@ -208,19 +208,16 @@ impl Cycle {
         }
     }
 
-    fn pod_applied(&mut self, view: PodView) {
-        let PodView { pod, info, wants } = view;
+    fn pod_applied(&mut self, view: Box<PodView>) {
+        let PodView { pod, info, wants } = *view;
         let key = info.key().to_owned();
         self.pods.seen(&key);
         let held_room = self.snapshot.pod_node(&key).is_some();
         let assumed = self.snapshot.is_assumed(&key);
         // A pod that finished frees its room; a pod bound by someone else may be what pod affinity waits for.
         // Our own bindings were assumed, so they wake nobody.
-        let wake = if held_room {
-            info.is_terminal()
-        } else {
-            info.node_name().is_some() && !info.is_terminal()
-        };
+        let wake =
+            if held_room { info.is_terminal() } else { info.node_name().is_some() && !info.is_terminal() };
         let now = Instant::now();
         if wants && !assumed {
             let info = Arc::new(info);

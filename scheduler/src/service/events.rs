@@ -4,11 +4,12 @@
 //! Like client-go's event recorder, recording never blocks scheduling: events go through a bounded channel to
 //! one task and are dropped when it is full, and a failed write is only logged. An event that repeats (the same
 //! pod, type, reason and message) updates the existing object's `count` and `lastTimestamp` instead of
-//! creating another, as client-go's correlator does.
+//! creating another, as client-go's correlator does, and at most once per [`REPEAT_INTERVAL`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
@@ -17,6 +18,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -27,6 +29,10 @@ const QUEUED: usize = 10_000;
 const WRITERS: usize = 8;
 /// Repeating events remembered for aggregation (client-go's correlator keeps 4,096).
 const REMEMBERED: usize = 4096;
+/// The shortest time between two writes of one repeating event. Repeats in between only count, and the next
+/// write carries the count, so that thousands of pods retried together do not flood the API server (client-go
+/// rate-limits each object's events for the same reason).
+const REPEAT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// `type` of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,7 +89,14 @@ impl Recorder {
     }
 
     /// Records an event about `pod` (`action` is what the component did, as in events.k8s.io/v1).
-    pub fn record(&self, pod: Arc<Pod>, kind: Kind, reason: &'static str, action: &'static str, message: String) {
+    pub fn record(
+        &self,
+        pod: Arc<Pod>,
+        kind: Kind,
+        reason: &'static str,
+        action: &'static str,
+        message: String,
+    ) {
         let record = Record { pod, kind, reason, action, message };
         if let Err(mpsc::error::TrySendError::Full(record)) = self.tx.try_send(record) {
             tracing::debug!(reason = record.reason, "event queue full; dropping an event");
@@ -99,6 +112,7 @@ type Identity = (String, String, Kind, &'static str, String);
 struct Seen {
     name: String,
     count: i32,
+    written: Instant,
 }
 
 /// The task that writes events.
@@ -126,22 +140,24 @@ impl Writer {
                     None => return,
                 },
             };
-            let write = self.plan(record);
-            let (client, limit, stop) = (self.client.clone(), self.limit.clone(), stop.clone());
+            let Some(write) = self.plan(record) else { continue };
+            // Waiting here for a free writer keeps the backlog in the bounded channel.
+            let Some(Ok(permit)) = stop.run_until_cancelled(self.limit.clone().acquire_owned()).await else {
+                return;
+            };
+            let (client, stop) = (self.client.clone(), stop.clone());
             self.tracker.spawn(async move {
-                let Some(_permit) = stop.run_until_cancelled(limit.acquire_owned()).await.and_then(Result::ok)
-                else {
-                    return;
-                };
-                if let Err(e) = write.apply(client).await {
+                if let Some(Err(e)) = stop.run_until_cancelled(write.apply(client)).await {
                     tracing::debug!(error = %e, "cannot record an event");
                 }
+                drop(permit);
             });
         }
     }
 
-    /// The write for `record`: a new event, or a repeat of one already written.
-    fn plan(&mut self, record: Record) -> Write {
+    /// The write for `record`: a new event, a repeat of one already written, or nothing when the repeat comes
+    /// too soon after the last write.
+    fn plan(&mut self, record: Record) -> Option<Write> {
         let now = Timestamp::now();
         let event = self.event(&record, now);
         let namespace = event.metadata.namespace.clone().unwrap_or_default();
@@ -149,14 +165,18 @@ impl Writer {
         let identity = (namespace.clone(), uid, record.kind, record.reason, record.message);
         if let Some(seen) = self.seen.get_mut(&identity) {
             seen.count = seen.count.saturating_add(1);
+            if seen.written.elapsed() < REPEAT_INTERVAL {
+                return None;
+            }
+            seen.written = Instant::now();
             let mut fallback = event;
             fallback.count = Some(seen.count);
-            return Write::Repeat {
+            return Some(Write::Repeat {
                 namespace,
                 name: seen.name.clone(),
                 count: seen.count,
                 fallback: Box::new(fallback),
-            };
+            });
         }
         // Only events that can repeat are worth remembering; a full memory starts afresh, which at worst
         // creates one more event for a pod that keeps failing.
@@ -165,9 +185,9 @@ impl Writer {
                 self.seen.clear();
             }
             let name = event.metadata.name.clone().unwrap_or_default();
-            self.seen.insert(identity, Seen { name, count: 1 });
+            self.seen.insert(identity, Seen { name, count: 1, written: Instant::now() });
         }
-        Write::Create(Box::new(event))
+        Some(Write::Create(Box::new(event)))
     }
 
     fn event(&self, record: &Record, now: Timestamp) -> Event {
@@ -230,4 +250,66 @@ async fn create(client: kube::Client, event: &Event) -> Result<(), kube::Error> 
     let namespace = event.metadata.namespace.as_deref().unwrap_or("default");
     let api: Api<Event> = Api::namespaced(client, namespace);
     api.create(&PostParams::default(), event).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> Writer {
+        let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap_or_else(|e| panic!("{e}")));
+        Writer {
+            client: kube::Client::try_from(config).unwrap_or_else(|e| panic!("{e}")),
+            component: "default-scheduler".to_owned(),
+            tracker: TaskTracker::new(),
+            limit: Arc::new(Semaphore::new(1)),
+            seen: HashMap::new(),
+        }
+    }
+
+    fn record(kind: Kind, message: &str) -> Record {
+        let pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "resourceVersion": "7"},
+        }))
+        .unwrap_or_else(|e| panic!("bad fixture: {e}"));
+        Record {
+            pod: Arc::new(pod),
+            kind,
+            reason: "FailedScheduling",
+            action: "Scheduling",
+            message: message.into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeats_update_one_event_at_most_every_interval() {
+        let mut writer = writer();
+        let Some(Write::Create(first)) = writer.plan(record(Kind::Warning, "0/1 nodes are available."))
+        else {
+            panic!("the first event is created")
+        };
+        assert_eq!(first.involved_object.name.as_deref(), Some("web"));
+        assert_eq!(first.involved_object.uid.as_deref(), Some("u1"));
+        assert_eq!(first.metadata.namespace.as_deref(), Some("shop"));
+        assert_eq!(first.type_.as_deref(), Some("Warning"));
+        assert_eq!(first.source.and_then(|s| s.component).as_deref(), Some("default-scheduler"));
+        assert_eq!(first.count, Some(1));
+
+        assert!(writer.plan(record(Kind::Warning, "0/1 nodes are available.")).is_none(), "too soon");
+        tokio::time::advance(REPEAT_INTERVAL).await;
+        let Some(Write::Repeat { name, count, .. }) =
+            writer.plan(record(Kind::Warning, "0/1 nodes are available."))
+        else {
+            panic!("a repeat updates the event")
+        };
+        assert_eq!((name, count), (first.metadata.name.unwrap_or_default(), 3));
+
+        // Another message is another event; normal events are not remembered.
+        assert!(matches!(
+            writer.plan(record(Kind::Warning, "0/2 nodes are available.")),
+            Some(Write::Create(_))
+        ));
+        assert!(matches!(writer.plan(record(Kind::Normal, "done")), Some(Write::Create(_))));
+        assert!(matches!(writer.plan(record(Kind::Normal, "done")), Some(Write::Create(_))));
+    }
 }

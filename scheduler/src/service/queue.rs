@@ -160,7 +160,7 @@ impl Queue {
     /// Retries a pod after its backoff (a failed binding or preemption).
     pub fn back_off(&mut self, key: &str, now: Instant) {
         if self.detach(key) {
-            self.to_backoff_or_active(key, now);
+            self.requeue(key, now);
         }
     }
 
@@ -168,7 +168,7 @@ impl Queue {
     /// pod is tried again once its backoff has expired.
     pub fn wake(&mut self, now: Instant) {
         for (_, key) in std::mem::take(&mut self.parked) {
-            self.to_backoff_or_active(&key, now);
+            self.requeue(&key, now);
         }
     }
 
@@ -192,7 +192,7 @@ impl Queue {
             && *until <= now
         {
             if let Some((_, key)) = self.parked.pop_first() {
-                self.to_backoff_or_active(&key, now);
+                self.requeue(&key, now);
             }
         }
     }
@@ -200,13 +200,13 @@ impl Queue {
     fn unpark(&mut self, key: &str, now: Instant) {
         if let Some(State::Parked(until)) = self.entries.get(key).map(|e| e.state) {
             self.parked.remove(&(until, key.to_owned()));
-            self.to_backoff_or_active(key, now);
+            self.requeue(key, now);
         }
     }
 
     /// Puts an entry (already out of every set) into backoff, or straight into the active set when its backoff
     /// has expired.
-    fn to_backoff_or_active(&mut self, key: &str, now: Instant) {
+    fn requeue(&mut self, key: &str, now: Instant) {
         let Some(entry) = self.entries.get_mut(key) else { return };
         let until = entry.last_attempt.map_or(now, |last| last + self.backoff.after(entry.attempts));
         if until <= now {

@@ -28,15 +28,15 @@ pub struct PodView {
     pub wants: bool,
 }
 
-/// One watch event, for the loop.
+/// One watch event, for the loop. Objects are boxed so that the channel's slots stay small.
 #[derive(Debug)]
 pub enum Input {
     /// A pod event.
-    Pod(watcher::Event<PodView>),
+    Pod(watcher::Event<Box<PodView>>),
     /// A node event.
-    Node(watcher::Event<Node>),
+    Node(watcher::Event<Box<Node>>),
     /// A namespace event (labels matter to pod affinity's `namespaceSelector`).
-    Namespace(watcher::Event<Namespace>),
+    Namespace(watcher::Event<Box<Namespace>>),
 }
 
 /// Starts the three watches on `tracker`; they forward into `tx` until `stop`.
@@ -52,13 +52,14 @@ pub fn spawn(
         Input::Pod(map_event(event, |pod| {
             let info = PodInfo::from_pod(&pod);
             let wants = wants_scheduling(&pod, &name);
-            PodView { pod: Arc::new(pod), info, wants }
+            Box::new(PodView { pod: Arc::new(pod), info, wants })
         }))
     });
     tracker.spawn(forward(pods, tx.clone(), stop.clone()));
-    let nodes = events(Api::<Node>::all(client.clone())).map(Input::Node);
+    let nodes = events(Api::<Node>::all(client.clone())).map(|e| Input::Node(map_event(e, Box::new)));
     tracker.spawn(forward(nodes, tx.clone(), stop.clone()));
-    let namespaces = events(Api::<Namespace>::all(client.clone())).map(Input::Namespace);
+    let namespaces =
+        events(Api::<Namespace>::all(client.clone())).map(|e| Input::Namespace(map_event(e, Box::new)));
     tracker.spawn(forward(namespaces, tx.clone(), stop.clone()));
 }
 

@@ -124,13 +124,13 @@ async fn node_traps_and_stack_overflows_end_as_errors() {
 #[tokio::test]
 async fn node_spinning_guest_does_not_delay_timers_and_deletes_promptly() {
     let cluster = Cluster::start(1, |_| {}).await;
-    for i in 0..2 {
+    for (i, target) in TARGETS.iter().enumerate() {
         cluster
             .create_pod(
                 &format!("spin-{i}"),
                 "node-0",
                 json!({
-                    "containers": [{"name": "main", "image": guest(TARGETS[i], "spin")}]
+                    "containers": [{"name": "main", "image": guest(target, "spin")}]
                 }),
             )
             .await;

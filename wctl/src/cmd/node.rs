@@ -17,6 +17,10 @@ pub struct NodeArgs {
     /// Directory for pods' files, logs and compiled code (one per agent).
     #[arg(long)]
     data_dir: PathBuf,
+    /// Directory where images given by a relative name (`--image=hello.wasm`) are looked up
+    /// [default: DATA_DIR/images].
+    #[arg(long)]
+    images_dir: Option<PathBuf>,
     /// Directory under which hostPath volumes are allowed (repeatable); none by default.
     #[arg(long = "allow-host-path", value_name = "DIR")]
     allow_host_path: Vec<PathBuf>,
@@ -42,6 +46,9 @@ impl NodeArgs {
     pub fn config(&self) -> host::NodeConfig {
         let mut config = host::NodeConfig::new(&self.node_name, &self.data_dir);
         config.host_path_roots.clone_from(&self.allow_host_path);
+        if let Some(dir) = &self.images_dir {
+            config.images_dir.clone_from(dir);
+        }
         config.cpu_millis = self.cpu_millis;
         config.memory_bytes = self.memory_bytes;
         config.max_pods = self.max_pods;

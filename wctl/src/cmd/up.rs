@@ -36,6 +36,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut server = Server::start(ServerConfig::new(args.listen, &data_dir)).await?;
     let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
     let scheduler = scheduler::Service::start(client.clone(), scheduler::Options::default());
+    let controllers = controllers::Controllers::start(client.clone());
     let agent = host::Agent::start(client, host::NodeConfig::new(&args.node_name, data_dir.join("node")))
         .await
         .context("cannot start the local node agent")?;
@@ -52,6 +53,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     eprintln!("shutting down");
     agent.shutdown().await;
     scheduler.shutdown().await;
+    controllers.shutdown().await;
     server.shutdown().await;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! A scriptable echo: prints its arguments and environment, then runs each argument as a step.
 //!
 //! Steps: `sleep:MS`, `exit:CODE`, `cat:PATH`, `write:PATH:TEXT`, `append:PATH:TEXT`, `ls:PATH`, `cwd`,
-//! `forever` (sleep forever), `stderr:TEXT`. Anything else is printed as is.
+//! `forever` (sleep forever), `stderr:TEXT`, `eof` (read stdin to its end: the node's termination notice).
+//! Anything else is printed as is.
 
 use std::io::Write;
 
@@ -58,6 +59,13 @@ fn step(arg: &str) {
             Err(e) => println!("cwd: err {e}"),
         },
         "stderr" => eprintln!("{rest}"),
+        "eof" => {
+            let mut input = Vec::new();
+            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut input) {
+                Ok(n) => println!("stdin: eof after {n} bytes"),
+                Err(e) => println!("stdin: err {e}"),
+            }
+        }
         _ => println!("{arg}"),
     }
 }

@@ -1,7 +1,11 @@
 //! The task that runs one pod: prepares its volumes, pulls its images, runs its init containers in order and then
 //! its app containers, restarts them as [`state`](super::state) decides, keeps the configMap/secret volumes fresh,
-//! and reports every change through the `pods/{name}/status` subresource and Events. When asked to stop, it stops
-//! the guests within the grace period.
+//! and reports every change through the `pods/{name}/status` subresource and Events. When the pod is deleted it
+//! stops the guests as [`terminate`] describes.
+
+mod terminate;
+
+pub use terminate::SLACK;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,27 +16,67 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container as Spec, Pod as K8sPod};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 use super::state::{self, Container, Pod, RestartPolicy, Run};
 use crate::agent::Shared;
 use crate::env::Sources;
+use crate::events;
 use crate::limits::CpuQuota;
 use crate::logs::{self, LogSink};
 use crate::runtime::{Control, Exit, ExitReason, GuestSpec, Program};
 use crate::sandbox::{self, NETWORK_ANNOTATION, Sandbox};
 use crate::volumes::{self, VolumeDir};
-use crate::{events, image};
 
 /// How often configMap and secret volumes are compared with their source objects.
 const VOLUME_REFRESH: Duration = Duration::from_secs(2);
 
-/// Signals to a pod task.
-#[derive(Clone, Default)]
+/// What the agent asks of a pod task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Run the pod.
+    Run,
+    /// The pod is being deleted: give the guests their termination notice, then kill what still runs after
+    /// `grace`, and report how they ended.
+    Terminate {
+        /// The grace period, counted from the notice.
+        grace: Duration,
+    },
+    /// Kill at once without reporting: the pod is gone, or the agent is stopping (a new one takes the pod back).
+    Kill,
+}
+
+/// The agent's side of a pod task's [`Signal`]. Cheap to clone.
+#[derive(Clone)]
 pub struct Stop {
-    /// Stop the guests, taking at most the grace period.
-    pub graceful: CancellationToken,
+    signal: Arc<watch::Sender<Signal>>,
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Self { signal: Arc::new(watch::Sender::new(Signal::Run)) }
+    }
+}
+
+impl Stop {
+    /// Starts graceful termination, or shortens its grace period (a longer one never extends it, as in
+    /// Kubernetes, where a repeated delete may only shorten the period).
+    pub fn terminate(&self, grace: Duration) {
+        self.signal.send_if_modified(|signal| match *signal {
+            Signal::Kill => false,
+            Signal::Terminate { grace: current } if current <= grace => false,
+            _ => {
+                *signal = Signal::Terminate { grace };
+                true
+            }
+        });
+    }
+
+    /// Kills the guests at once.
+    pub fn kill(&self) {
+        self.signal.send_replace(Signal::Kill);
+    }
 }
 
 /// Facts about one pod the task needs beside its spec.
@@ -51,14 +95,21 @@ struct Live {
     started: Instant,
 }
 
-/// Runs the pod until it is finished (for good) or `stop` fires; then stops its guests.
+/// Runs the pod until `stop` signals; then stops its guests.
 pub async fn run(shared: Arc<Shared>, pod: K8sPod, placement: Placement, stop: Stop) {
-    let mut task = Task::new(shared, pod, placement);
+    let mut signal = stop.signal.subscribe();
+    let pod_uid = uid(&pod);
+    let mut task = Task::new(shared.clone(), pod, placement);
     tokio::select! {
         () = task.drive() => {}
-        () = stop.graceful.cancelled() => {}
+        _ = signal.wait_for(|s| *s != Signal::Run) => {}
     }
-    task.stop();
+    task.terminate(signal).await;
+    shared.usage.remove(&pod_uid);
+}
+
+fn uid(pod: &K8sPod) -> String {
+    pod.metadata.uid.clone().unwrap_or_default()
 }
 
 struct Task {
@@ -70,6 +121,9 @@ struct Task {
     model: Pod,
     reported: Option<k8s_openapi::api::core::v1::PodStatus>,
     live: BTreeMap<usize, Live>,
+    /// The runs in progress, by container index; kept here, not in `drive`, so that termination can collect
+    /// their exits after `drive` is dropped.
+    running: JoinSet<(usize, Exit)>,
     programs: Vec<Option<Program>>,
     volumes: BTreeMap<String, VolumeDir>,
 }
@@ -106,6 +160,7 @@ impl Task {
                 .collect(),
             app: spec.containers.iter().map(|c| carry(c, &previous.container_statuses)).collect(),
             policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
+            terminating: false,
             failed: None,
             start: previous.start_time.map_or_else(Timestamp::now, |t| t.0),
             host_ip: shared.node_ip.clone(),
@@ -121,6 +176,7 @@ impl Task {
             model,
             reported: None,
             live: BTreeMap::new(),
+            running: JoinSet::new(),
             programs: vec![None; containers],
             volumes: BTreeMap::new(),
         }
@@ -149,7 +205,8 @@ impl Task {
             // Finished before: nothing runs again.
             std::future::pending::<()>().await;
         }
-        self.report().await;
+        // No status is reported before the first start unless something takes time (compiling) or fails: a pod
+        // whose code is cached goes from the API server's Pending straight to Running, one write instead of two.
         if !self.prepare_volumes().await {
             std::future::pending::<()>().await;
         }
@@ -158,16 +215,16 @@ impl Task {
         let init_count = self.model.init.len();
         for (index, (_, spec)) in specs.iter().enumerate().take(init_count) {
             loop {
-                let exit = match self.start(index, spec).await {
-                    Some(wait) => wait.await,
-                    None => return self.park().await,
-                };
+                let Some(wait) = self.start(index, spec).await else { return self.park().await };
+                self.running.spawn(async move { (index, wait.await) });
+                self.report().await;
+                let Some(Ok((_, exit))) = self.running.join_next().await else { return self.park().await };
                 let code = exit.code;
                 self.finish(index, exit).await;
                 if code == 0 {
                     break;
                 }
-                if !state::restarts(self.model.policy, true, code) {
+                if !state::restarts(self.model.restart_policy(), true, code) {
                     return self.park().await;
                 }
                 self.back_off(index).await;
@@ -183,7 +240,6 @@ impl Task {
     }
 
     async fn run_apps(&mut self, specs: &[(bool, Spec)], offset: usize) {
-        let mut running: JoinSet<(usize, Exit)> = JoinSet::new();
         let mut due: BTreeMap<usize, tokio::time::Instant> =
             (0..specs.len()).map(|i| (i + offset, tokio::time::Instant::now())).collect();
         let mut refresh = tokio::time::interval(VOLUME_REFRESH);
@@ -193,20 +249,20 @@ impl Task {
             for index in ready {
                 due.remove(&index);
                 if let Some(wait) = self.start(index, &specs[index - offset].1).await {
-                    running.spawn(async move { (index, wait.await) });
+                    self.running.spawn(async move { (index, wait.await) });
                 }
             }
             self.report().await;
-            if running.is_empty() && due.is_empty() {
+            if self.running.is_empty() && due.is_empty() {
                 return self.park().await;
             }
             let next = due.values().min().copied();
             tokio::select! {
-                Some(joined) = running.join_next() => {
+                Some(joined) = self.running.join_next() => {
                     let Ok((index, exit)) = joined else { continue };
                     let code = exit.code;
                     let ran = self.finish(index, exit).await;
-                    if state::restarts(self.model.policy, false, code) {
+                    if state::restarts(self.model.restart_policy(), false, code) {
                         let backoff = self.shared.config.backoff;
                         let container = self.container_mut(index);
                         let delay = backoff.delay(container.restarts, ran);
@@ -271,8 +327,10 @@ impl Task {
         self.event("Normal", "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
         let (stdout, stderr) = (sandbox.stdout.clone(), sandbox.stderr.clone());
+        let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
         Some(async move {
-            let exit = runtime.run(program, GuestSpec { wasi, memory_limit: memory, cpu }, control).await;
+            let exit =
+                runtime.run(program, GuestSpec { wasi, memory_limit: memory, cpu, usage }, control).await;
             stdout.finish();
             stderr.finish();
             exit
@@ -283,7 +341,7 @@ impl Task {
     async fn finish(&mut self, index: usize, exit: Exit) -> Duration {
         let live = self.live.remove(&index);
         let ran = live.map_or(Duration::ZERO, |l| l.started.elapsed());
-        let policy = self.model.policy;
+        let policy = self.model.restart_policy();
         let init = index < self.model.init.len();
         let container = self.container_mut(index);
         let started = match &container.run {
@@ -467,8 +525,12 @@ impl Task {
         }
     }
 
-    async fn pull(&self, reference: &str) -> Result<(String, Program), (&'static str, String)> {
-        let image = image::pull(reference).await.map_err(|e| (e.reason(), e.to_string()))?;
+    async fn pull(&mut self, reference: &str) -> Result<(String, Program), (&'static str, String)> {
+        let image = self.shared.images.pull(reference).await.map_err(|e| (e.reason(), e.to_string()))?;
+        if !self.shared.runtime.loaded(&image.digest) && self.reported.is_none() {
+            // Compiling takes a while: show ContainerCreating meanwhile.
+            self.report().await;
+        }
         let program = self.shared.runtime.load(&image.digest, image.bytes).await.map_err(|e| match e {
             crate::runtime::Error::NotWasm => {
                 ("InvalidImage", format!("{reference} is not a WebAssembly module or component"))
@@ -476,25 +538,6 @@ impl Task {
             other => ("InvalidImage", other.to_string()),
         })?;
         Ok((image.digest, program))
-    }
-
-    /// Stops every guest, waiting up to the grace period for them to end.
-    fn stop(&mut self) {
-        if self.live.is_empty() {
-            return;
-        }
-        for (index, live) in &self.live {
-            let name = self
-                .model
-                .init
-                .iter()
-                .chain(self.model.app.iter())
-                .nth(*index)
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
-            self.event("Normal", "Killing", &format!("Stopping container {name}"));
-            live.control.kill();
-        }
     }
 
     fn event(&self, kind: &str, reason: &str, message: &str) {

@@ -1,0 +1,259 @@
+//! The Job loop: applies [`plan`](super::plan) through the API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{self, Backoff, Plan};
+use super::pod;
+use crate::error::{Error, Result, is_status};
+use crate::events::Recorder;
+use crate::expectations::Expectations;
+use crate::informer::Informer;
+use crate::owners;
+
+/// API writes one reconcile has in flight at once (pod creations and deletions).
+const WRITES_IN_FLIGHT: usize = 32;
+/// How often an unfinished Job is looked at anyway.
+const RESYNC: Duration = Duration::from_secs(300);
+
+struct Context {
+    client: Client,
+    pods: Store<Pod>,
+    expectations: Arc<Expectations>,
+    events: Recorder,
+    backoff: Backoff,
+}
+
+/// Runs the Job controller until `stop`.
+pub async fn run(
+    client: Client,
+    jobs: &Informer<Job>,
+    pods: &Informer<Pod>,
+    backoff: Backoff,
+    stop: CancellationToken,
+) {
+    let job_store = jobs.store();
+    let expectations = Arc::new(Expectations::default());
+    let observer = expectations.clone();
+    let context = Arc::new(Context {
+        client: client.clone(),
+        pods: pods.store(),
+        expectations,
+        events: Recorder::new(client, "job-controller"),
+        backoff,
+    });
+    Controller::for_stream(jobs.subscribe(), jobs.store())
+        .watches_stream(pods.subscribe(), move |pod: Pod| {
+            observer.observe(&pod);
+            jobs_of(&job_store, &pod)
+        })
+        .graceful_shutdown_on(async move { stop.cancelled().await })
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(error = %error, "job reconcile");
+            }
+        })
+        .await;
+}
+
+/// The Jobs a pod change concerns: its controller, or for an orphan every Job that selects it.
+fn jobs_of(jobs: &Store<Job>, pod: &Pod) -> Vec<ObjectRef<Job>> {
+    let namespace = pod.namespace().unwrap_or_default();
+    if let Some(owner) = owners::controller_of(&pod.metadata) {
+        if owner.kind == "Job" {
+            return vec![ObjectRef::new(&owner.name).within(&namespace)];
+        }
+        return Vec::new();
+    }
+    jobs.state_filter(|job| {
+        job.namespace().as_deref() == Some(namespace.as_str())
+            && job.spec.as_ref().and_then(|s| s.selector.as_ref()).is_some_and(|selector| {
+                api::selector::LabelSelector::from_k8s(selector)
+                    .is_ok_and(|s| !s.is_empty() && s.matches_optional(pod.metadata.labels.as_ref()))
+            })
+    })
+    .iter()
+    .map(|job| ObjectRef::from_obj(job.as_ref()))
+    .collect()
+}
+
+async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = job.namespace().unwrap_or_default();
+    let uid = job.uid().unwrap_or_default();
+    let pods: Vec<Arc<Pod>> = ctx.pods.state_filter(|p| p.namespace().as_deref() == Some(namespace.as_str()));
+    let manage = ctx.expectations.satisfied(&uid, &pods);
+    let plan = plan::plan(plan::Input {
+        job: &job,
+        pods: &pods,
+        manage,
+        now: Timestamp::now(),
+        backoff: ctx.backoff,
+    })?;
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    if plan.delete_job {
+        // As Kubernetes' TTL-after-finished controller: foreground, so the pods go before the Job.
+        let params = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Foreground),
+            preconditions: Some(Preconditions { uid: Some(uid), resource_version: None }),
+            ..DeleteParams::default()
+        };
+        match jobs.delete(&job.name_any(), &params).await {
+            Err(e) if is_status(&e, 404) || is_status(&e, 409) => {}
+            other => {
+                other?;
+            }
+        }
+        return Ok(Action::await_change());
+    }
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+    let by_name: HashMap<&str, &Arc<Pod>> =
+        pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
+    for name in &plan.adopt {
+        let Some(pod) = by_name.get(name.as_str()) else { continue };
+        let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
+        refs.push(owners::controller_ref(job.as_ref()));
+        set_owner_references(&api, pod, refs).await?;
+    }
+    for name in &plan.release {
+        let Some(pod) = by_name.get(name.as_str()) else { continue };
+        if let Some(refs) = owners::without_owner(&pod.metadata, &uid) {
+            set_owner_references(&api, pod, refs).await?;
+        }
+    }
+    if !plan.delete.is_empty() {
+        delete_pods(&ctx, &job, &api, &plan.delete, &by_name).await?;
+    }
+    if !plan.create.is_empty() {
+        create_pods(&ctx, &job, &api, &plan.create).await?;
+    }
+    write_status(&ctx, &job, &jobs, &plan).await?;
+    Ok(Action::requeue(plan.recheck_after.map_or(RESYNC, |d| d + Duration::from_millis(100))))
+}
+
+fn error_policy(_job: Arc<Job>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "job reconcile failed");
+    Action::requeue(Duration::from_millis(500))
+}
+
+/// Writes the planned status when it differs, conditional on the version it was decided from, then records
+/// the plan's events: a conflict means another reconcile decides (and records) again.
+async fn write_status(ctx: &Context, job: &Job, jobs: &Api<Job>, plan: &Plan) -> Result<()> {
+    if job.status.as_ref() == Some(&plan.status) {
+        return Ok(());
+    }
+    // A full replace, not a merge patch: fields the plan clears (startTime on suspension) must go.
+    let mut updated = job.clone();
+    updated.status = Some(plan.status.clone());
+    match jobs.replace_status(&job.name_any(), &PostParams::default(), &updated).await {
+        Err(e) if is_status(&e, 404) => return Ok(()),
+        other => {
+            other?;
+        }
+    }
+    for note in &plan.notes {
+        if note.warning {
+            ctx.events.warning(job, note.reason, note.message.clone()).await;
+        } else {
+            ctx.events.normal(job, note.reason, note.message.clone()).await;
+        }
+    }
+    Ok(())
+}
+
+/// Sets a pod's owner references, conditional on the version it was decided from.
+async fn set_owner_references(api: &Api<Pod>, pod: &Pod, refs: Vec<OwnerReference>) -> Result<()> {
+    let body =
+        json!({"metadata": {"resourceVersion": pod.metadata.resource_version, "ownerReferences": refs}});
+    match api.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_pods(ctx: &Context, job: &Job, api: &Api<Pod>, indexes: &[Option<i32>]) -> Result<()> {
+    let uid = job.uid().unwrap_or_default();
+    ctx.expectations.expect(&uid);
+    let params = PostParams::default();
+    let results: Vec<Result<Pod, kube::Error>> = stream::iter(indexes.iter().copied())
+        .map(|index| {
+            let pod = pod::for_job(job, index);
+            let params = &params;
+            async move { api.create(params, &pod).await }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut created = Vec::new();
+    let mut failure = None;
+    for result in results {
+        match result {
+            Ok(p) => created.push(p.name_any()),
+            Err(e) => failure = Some(e),
+        }
+    }
+    ctx.expectations.created(&uid, created.iter().cloned());
+    for name in &created {
+        ctx.events.normal(job, "SuccessfulCreate", format!("Created pod: {name}")).await;
+    }
+    if let Some(error) = failure {
+        ctx.events.warning(job, "FailedCreate", format!("Error creating: {error}")).await;
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+async fn delete_pods(
+    ctx: &Context,
+    job: &Job,
+    api: &Api<Pod>,
+    names: &[String],
+    pods: &HashMap<&str, &Arc<Pod>>,
+) -> Result<()> {
+    let uid = job.uid().unwrap_or_default();
+    ctx.expectations.expect(&uid);
+    ctx.expectations.deleted(&uid, names.iter().cloned());
+    let results: Vec<(String, Result<(), kube::Error>)> = stream::iter(names.iter().cloned())
+        .map(|name| {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: pods.get(name.as_str()).and_then(|p| p.metadata.uid.clone()),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            async move {
+                let result = match api.delete(&name, &params).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_status(&e, 404) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                (name, result)
+            }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut failure = None;
+    for (name, result) in results {
+        match result {
+            Ok(()) => ctx.events.normal(job, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
+            Err(e) => failure = Some(e),
+        }
+    }
+    failure.map_or(Ok(()), |e| Err(e.into()))
+}

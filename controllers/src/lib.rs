@@ -1,0 +1,128 @@
+//! Wharf's controllers: level-triggered reconcilers that turn declared state into running state.
+//!
+//! Deciding is separate from doing. The pure planners take observed objects and return what to do:
+//! - [`hash`]: the `pod-template-hash` of a template, and template equality ignoring it;
+//! - [`replicaset::plan`]: which pods to adopt, release, create and delete, and the ReplicaSet's status;
+//! - [`deployment::plan`]: one rollout step (RollingUpdate, Recreate, scaling, pausing, history) and the
+//!   Deployment's status and conditions, as `kubectl rollout status` reads them;
+//! - [`deployment::revision`]: revision annotations for `rollout history` and `rollout undo`;
+//! - [`gc::plan`]: what the garbage collector does with dependents and with owners being deleted;
+//! - [`job::plan`]: which pods a Job starts and stops, its counters and conditions, and when it expires;
+//! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict.
+//!
+//! The loops are kube-runtime `Controller`s (one reconcile per object at a time, requeue with backoff), fed
+//! by shared [`informer`]s (one watch per kind), that apply those plans through the API and record
+//! [`events`]. [`Controllers::start`] runs them all.
+//!
+//! ```no_run
+//! # async fn example(client: kube::Client) {
+//! let controllers = controllers::Controllers::start(client);
+//! // ... later
+//! controllers.shutdown().await;
+//! # }
+//! ```
+
+pub mod deployment;
+pub mod error;
+pub mod events;
+pub mod expectations;
+pub mod gc;
+pub mod hash;
+pub mod informer;
+pub mod job;
+pub mod nodelifecycle;
+pub mod owners;
+pub mod pods;
+pub mod replicaset;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Api;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use error::{Error, Result};
+use informer::Informer;
+
+/// How the controllers behave where Kubernetes makes it configurable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// How long a Job waits before replacing failed pods.
+    pub job_backoff: job::plan::Backoff,
+    /// When silent nodes are marked unreachable and their pods evicted.
+    pub node_lifecycle: nodelifecycle::plan::Config,
+}
+
+/// The running controllers. They stop on [`shutdown`](Self::shutdown), or when dropped (without waiting).
+#[derive(Debug)]
+pub struct Controllers {
+    stop: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Controllers {
+    /// Starts every controller with the default [`Options`]; see [`start_with`](Self::start_with).
+    pub fn start(client: kube::Client) -> Self {
+        Self::start_with(client, Options::default())
+    }
+
+    /// Starts the ReplicaSet, Deployment, Job and node lifecycle controllers and the garbage collector on
+    /// the current Tokio runtime. Each starts deciding once the caches it reads hold a first complete list,
+    /// so a restart never acts on a partial view.
+    pub fn start_with(client: kube::Client, options: Options) -> Self {
+        let stop = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let pods = Informer::start(Api::<Pod>::all(client.clone()), &tracker, &stop);
+        let sets = Informer::start(Api::<ReplicaSet>::all(client.clone()), &tracker, &stop);
+        let deployments = Informer::start(Api::<Deployment>::all(client.clone()), &tracker, &stop);
+        let jobs = Informer::start(Api::<Job>::all(client.clone()), &tracker, &stop);
+        let nodes = Informer::start(Api::<Node>::all(client.clone()), &tracker, &stop);
+        let leases =
+            Informer::start(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"), &tracker, &stop);
+        {
+            let (client, stop) = (client.clone(), stop.clone());
+            tracker.spawn(async move {
+                pods.ready().await;
+                sets.ready().await;
+                deployments.ready().await;
+                jobs.ready().await;
+                nodes.ready().await;
+                leases.ready().await;
+                tokio::join!(
+                    replicaset::controller::run(client.clone(), &sets, &pods, stop.clone()),
+                    deployment::controller::run(client.clone(), &deployments, &sets, &pods, stop.clone()),
+                    job::controller::run(client.clone(), &jobs, &pods, options.job_backoff, stop.clone()),
+                    nodelifecycle::controller::run(
+                        client,
+                        &nodes,
+                        &leases,
+                        &pods,
+                        options.node_lifecycle,
+                        stop
+                    ),
+                );
+            });
+        }
+        {
+            let (tracker_inner, stop) = (tracker.clone(), stop.clone());
+            tracker.spawn(async move { gc::controller::run(client, &tracker_inner, stop).await });
+        }
+        tracker.close();
+        Self { stop, tracker }
+    }
+
+    /// Stops every controller and waits for them.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        self.tracker.wait().await;
+    }
+}
+
+impl Drop for Controllers {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

@@ -1,0 +1,226 @@
+//! The ReplicaSet loop: applies [`plan`](super::plan) through the API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::plan;
+use crate::error::{Error, Result, is_status};
+use crate::events::Recorder;
+use crate::expectations::Expectations;
+use crate::informer::Informer;
+use crate::owners;
+
+/// API writes one reconcile has in flight at once (pod creations and deletions).
+const WRITES_IN_FLIGHT: usize = 32;
+/// How often a settled ReplicaSet is looked at anyway.
+const RESYNC: Duration = Duration::from_secs(300);
+
+struct Context {
+    client: Client,
+    pods: Store<Pod>,
+    expectations: Arc<Expectations>,
+    events: Recorder,
+}
+
+/// Runs the ReplicaSet controller until `stop`.
+pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Pod>, stop: CancellationToken) {
+    let set_store = sets.store();
+    let expectations = Arc::new(Expectations::default());
+    let observer = expectations.clone();
+    let context = Arc::new(Context {
+        client: client.clone(),
+        pods: pods.store(),
+        expectations,
+        events: Recorder::new(client, "replicaset-controller"),
+    });
+    Controller::for_stream(sets.subscribe(), sets.store())
+        .watches_stream(pods.subscribe(), move |pod: Pod| {
+            observer.observe(&pod);
+            owners_of(&set_store, &pod)
+        })
+        .graceful_shutdown_on(async move { stop.cancelled().await })
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(error = %error, "replica set reconcile");
+            }
+        })
+        .await;
+}
+
+/// The ReplicaSets a pod change concerns: its controller, or for an orphan every ReplicaSet that selects it.
+fn owners_of(sets: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
+    let namespace = pod.namespace().unwrap_or_default();
+    if let Some(owner) = owners::controller_of(&pod.metadata) {
+        if owner.kind == "ReplicaSet" {
+            return vec![ObjectRef::new(&owner.name).within(&namespace)];
+        }
+        return Vec::new();
+    }
+    sets.state_filter(|rs| {
+        rs.namespace().as_deref() == Some(namespace.as_str())
+            && api::selector::LabelSelector::from_k8s(&rs.spec.selector)
+                .is_ok_and(|s| !s.is_empty() && s.matches_optional(pod.metadata.labels.as_ref()))
+    })
+    .iter()
+    .map(|rs| ObjectRef::from_obj(rs.as_ref()))
+    .collect()
+}
+
+async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = rs.namespace().unwrap_or_default();
+    let uid = rs.uid().unwrap_or_default();
+    let pods: Vec<Arc<Pod>> = ctx.pods.state_filter(|p| p.namespace().as_deref() == Some(namespace.as_str()));
+    let manage = ctx.expectations.satisfied(&uid, &pods);
+    let plan = plan::plan(&rs, &pods, manage, Timestamp::now())?;
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+    let by_name: HashMap<&str, &Arc<Pod>> =
+        pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
+
+    for name in &plan.adopt {
+        let Some(pod) = by_name.get(name.as_str()) else { continue };
+        let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
+        refs.push(owners::controller_ref(rs.as_ref()));
+        set_owner_references(&api, pod, refs).await?;
+    }
+    for name in &plan.release {
+        let Some(pod) = by_name.get(name.as_str()) else { continue };
+        if let Some(refs) = owners::without_owner(&pod.metadata, &uid) {
+            set_owner_references(&api, pod, refs).await?;
+        }
+    }
+    if plan.create > 0 {
+        create_pods(&ctx, &rs, &api, plan.create).await?;
+    }
+    if !plan.delete.is_empty() {
+        delete_pods(&ctx, &rs, &api, &plan.delete, &by_name).await?;
+    }
+    if rs.status.as_ref() != Some(&plan.status) {
+        let sets: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &namespace);
+        let body = json!({"status": plan.status});
+        match sets.patch_status(&rs.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
+            Err(e) if is_status(&e, 404) => {}
+            other => {
+                other?;
+            }
+        }
+    }
+    Ok(Action::requeue(plan.recheck_after.map_or(RESYNC, |d| d + Duration::from_millis(100))))
+}
+
+fn error_policy(_rs: Arc<ReplicaSet>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "replica set reconcile failed");
+    Action::requeue(Duration::from_millis(500))
+}
+
+/// Sets a pod's owner references, conditional on the version it was decided from.
+async fn set_owner_references(
+    api: &Api<Pod>,
+    pod: &Pod,
+    refs: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
+) -> Result<()> {
+    let body =
+        json!({"metadata": {"resourceVersion": pod.metadata.resource_version, "ownerReferences": refs}});
+    match api.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_pods(ctx: &Context, rs: &ReplicaSet, api: &Api<Pod>, count: usize) -> Result<()> {
+    let template = rs.spec.template.clone().unwrap_or_default();
+    let template_meta = template.metadata.unwrap_or_default();
+    let pod = Pod {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{}-", rs.name_any())),
+            namespace: rs.namespace(),
+            labels: template_meta.labels,
+            annotations: template_meta.annotations,
+            finalizers: template_meta.finalizers,
+            owner_references: Some(vec![owners::controller_ref(rs)]),
+            ..ObjectMeta::default()
+        },
+        spec: template.spec,
+        status: None,
+    };
+    let uid = rs.uid().unwrap_or_default();
+    ctx.expectations.expect(&uid);
+    let params = PostParams::default();
+    let results: Vec<Result<Pod, kube::Error>> = stream::iter(0..count)
+        .map(|_| api.create(&params, &pod))
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut created = Vec::new();
+    let mut failure = None;
+    for result in results {
+        match result {
+            Ok(p) => created.push(p.name_any()),
+            Err(e) => failure = Some(e),
+        }
+    }
+    ctx.expectations.created(&uid, created.iter().cloned());
+    for name in &created {
+        ctx.events.normal(rs, "SuccessfulCreate", format!("Created pod: {name}")).await;
+    }
+    if let Some(error) = failure {
+        ctx.events.warning(rs, "FailedCreate", format!("Error creating: {error}")).await;
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+async fn delete_pods(
+    ctx: &Context,
+    rs: &ReplicaSet,
+    api: &Api<Pod>,
+    names: &[String],
+    pods: &HashMap<&str, &Arc<Pod>>,
+) -> Result<()> {
+    let uid = rs.uid().unwrap_or_default();
+    ctx.expectations.expect(&uid);
+    ctx.expectations.deleted(&uid, names.iter().cloned());
+    let results: Vec<(String, Result<(), kube::Error>)> = stream::iter(names.iter().cloned())
+        .map(|name| {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: pods.get(name.as_str()).and_then(|p| p.metadata.uid.clone()),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            async move {
+                let result = match api.delete(&name, &params).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_status(&e, 404) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                (name, result)
+            }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut failure = None;
+    for (name, result) in results {
+        match result {
+            Ok(()) => ctx.events.normal(rs, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
+            Err(e) => failure = Some(e),
+        }
+    }
+    failure.map_or(Ok(()), |e| Err(e.into()))
+}

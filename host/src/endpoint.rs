@@ -1,0 +1,33 @@
+//! The node's HTTP endpoint, where the kubelet's would be: container logs (`/containerLogs/...`) and the usage
+//! summary (`/stats/summary`). It listens on 127.0.0.1 by default; the Node object publishes its port, and the
+//! API server proxies `pods/{name}/log` and gathers `kubectl top` figures from it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::logs;
+use crate::stats::summary::{self, Source};
+
+/// Starts the endpoint on `listen`, serving the logs under `log_root` and the usage of `source`; returns the
+/// address it got. It stops when `stop` is cancelled.
+pub async fn serve(
+    listen: SocketAddr,
+    log_root: PathBuf,
+    source: Arc<Source>,
+    stop: CancellationToken,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let app = logs::http::router(log_root).merge(summary::router(source));
+    tokio::spawn(async move {
+        let served =
+            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "node endpoint stopped");
+        }
+    });
+    Ok(addr)
+}

@@ -1,0 +1,71 @@
+//! Graceful termination, the Kubernetes way with a WASI notice: every running guest gets its notice (its stdin
+//! reaches end-of-file, where a container would get SIGTERM), the task waits up to the grace period for them to
+//! exit, kills what still runs (exit code 137, reason Error, as after SIGKILL), records each end, and reports the
+//! final status. Nothing restarts meanwhile, and a pod whose containers all ended moves to Succeeded or Failed.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{Signal, Task};
+
+impl Task {
+    /// Stops the guests as `signal` asks (it no longer says [`Signal::Run`]).
+    pub(super) async fn terminate(&mut self, mut signal: watch::Receiver<Signal>) {
+        let grace = match *signal.borrow_and_update() {
+            Signal::Terminate { grace } => grace,
+            Signal::Run | Signal::Kill => return self.kill_all(),
+        };
+        self.model.terminating = true;
+        for (index, live) in &self.live {
+            let name = self.container_name(*index);
+            self.event("Normal", "Killing", &format!("Stopping container {name}"));
+            live.control.notify();
+        }
+        let noticed = tokio::time::Instant::now();
+        let mut deadline = noticed + grace;
+        while !self.running.is_empty() {
+            tokio::select! {
+                Some(joined) = self.running.join_next() => {
+                    if let Ok((index, exit)) = joined {
+                        self.finish(index, exit).await;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => break,
+                changed = signal.changed() => match (changed, *signal.borrow_and_update()) {
+                    (Ok(()), Signal::Terminate { grace }) => deadline = deadline.min(noticed + grace),
+                    _ => return self.kill_all(),
+                },
+            }
+        }
+        self.kill_all();
+        // A killed guest ends within one time slice, or at once when it waits in a host call.
+        while let Some(joined) = self.running.join_next().await {
+            if let Ok((index, exit)) = joined {
+                self.finish(index, exit).await;
+            }
+        }
+        self.report().await;
+    }
+
+    /// Kills every running guest now.
+    fn kill_all(&self) {
+        for live in self.live.values() {
+            live.control.kill();
+        }
+    }
+
+    fn container_name(&self, index: usize) -> String {
+        self.model
+            .init
+            .iter()
+            .chain(self.model.app.iter())
+            .nth(index)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// How long the agent waits for a pod task to finish terminating, beyond the grace period: killing and the final
+/// status report take a moment.
+pub const SLACK: Duration = Duration::from_secs(5);
