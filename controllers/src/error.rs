@@ -12,6 +12,9 @@ pub enum Error {
     /// A Deployment cannot be planned.
     #[error("cannot plan the deployment")]
     Deployment(#[from] crate::deployment::plan::PlanError),
+    /// A DaemonSet cannot be planned.
+    #[error("cannot plan the daemon set")]
+    DaemonSet(#[from] crate::daemonset::plan::PlanError),
     /// A Job cannot be planned.
     #[error("cannot plan the job")]
     Job(#[from] crate::job::plan::PlanError),

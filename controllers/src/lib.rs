@@ -8,6 +8,8 @@
 //! - [`deployment::revision`]: revision annotations for `rollout history` and `rollout undo`;
 //! - [`gc::plan`]: what the garbage collector does with dependents and with owners being deleted;
 //! - [`job::plan`]: which pods a Job starts and stops, its counters and conditions, and when it expires;
+//! - [`daemonset::plan`]: which nodes should run a DaemonSet's pod, which pods to create and delete (one
+//!   rolling-update step), and the DaemonSet's status;
 //! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict.
 //!
 //! The loops are kube-runtime `Controller`s (one reconcile per object at a time, requeue with backoff), fed
@@ -22,6 +24,7 @@
 //! # }
 //! ```
 
+pub mod daemonset;
 pub mod deployment;
 pub mod error;
 pub mod events;
@@ -35,7 +38,7 @@ pub mod owners;
 pub mod pods;
 pub mod replicaset;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -69,7 +72,7 @@ impl Controllers {
         Self::start_with(client, Options::default())
     }
 
-    /// Starts the ReplicaSet, Deployment, Job and node lifecycle controllers and the garbage collector on
+    /// Starts the ReplicaSet, Deployment, Job, DaemonSet and node lifecycle controllers and the garbage collector on
     /// the current Tokio runtime. Each starts deciding once the caches it reads hold a first complete list,
     /// so a restart never acts on a partial view.
     pub fn start_with(client: kube::Client, options: Options) -> Self {
@@ -79,6 +82,7 @@ impl Controllers {
         let sets = Informer::start(Api::<ReplicaSet>::all(client.clone()), &tracker, &stop);
         let deployments = Informer::start(Api::<Deployment>::all(client.clone()), &tracker, &stop);
         let jobs = Informer::start(Api::<Job>::all(client.clone()), &tracker, &stop);
+        let daemon_sets = Informer::start(Api::<DaemonSet>::all(client.clone()), &tracker, &stop);
         let nodes = Informer::start(Api::<Node>::all(client.clone()), &tracker, &stop);
         let leases =
             Informer::start(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"), &tracker, &stop);
@@ -89,12 +93,14 @@ impl Controllers {
                 sets.ready().await;
                 deployments.ready().await;
                 jobs.ready().await;
+                daemon_sets.ready().await;
                 nodes.ready().await;
                 leases.ready().await;
                 tokio::join!(
                     replicaset::controller::run(client.clone(), &sets, &pods, stop.clone()),
                     deployment::controller::run(client.clone(), &deployments, &sets, &pods, stop.clone()),
                     job::controller::run(client.clone(), &jobs, &pods, options.job_backoff, stop.clone()),
+                    daemonset::controller::run(client.clone(), &daemon_sets, &nodes, &pods, stop.clone()),
                     nodelifecycle::controller::run(
                         client,
                         &nodes,

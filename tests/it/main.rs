@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod controllers;
+mod controllers_daemonsets;
 mod controllers_jobs;
 mod controllers_nodes;
 mod crud;

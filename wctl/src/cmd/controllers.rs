@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 /// Arguments of `wctl controllers`.
 #[derive(clap::Args)]
 pub struct ControllersArgs {
@@ -13,12 +11,7 @@ pub struct ControllersArgs {
 }
 
 pub async fn run(args: ControllersArgs) -> anyhow::Result<()> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(&args.kubeconfig)
-        .with_context(|| format!("cannot read {}", args.kubeconfig.display()))?;
-    let options = kube::config::KubeConfigOptions::default();
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.context("bad kubeconfig")?;
-    let client = kube::Client::try_from(config).context("cannot build an API client")?;
+    let client = super::client_from_kubeconfig(&args.kubeconfig).await?;
     let controllers = controllers::Controllers::start(client);
     println!("controllers running");
     super::up::shutdown_signal().await;

@@ -59,12 +59,7 @@ impl NodeArgs {
 }
 
 pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(&args.kubeconfig)
-        .with_context(|| format!("cannot read {}", args.kubeconfig.display()))?;
-    let options = kube::config::KubeConfigOptions::default();
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.context("bad kubeconfig")?;
-    let client = kube::Client::try_from(config).context("cannot build an API client")?;
+    let client = super::client_from_kubeconfig(&args.kubeconfig).await?;
     let agent = host::Agent::start(client, args.config()).await.context("cannot start the node agent")?;
     println!("node {} joined; logs at http://{}", args.node_name, agent.log_addr());
     super::up::shutdown_signal().await;

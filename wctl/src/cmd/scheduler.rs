@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use scheduler::{Backoff, Config, Options, Strategy};
 
 /// How nodes are scored for resources.
@@ -89,12 +88,7 @@ impl SchedulerArgs {
 }
 
 pub async fn run(args: SchedulerArgs) -> anyhow::Result<()> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(&args.kubeconfig)
-        .with_context(|| format!("cannot read {}", args.kubeconfig.display()))?;
-    let options = kube::config::KubeConfigOptions::default();
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.context("bad kubeconfig")?;
-    let client = kube::Client::try_from(config).context("cannot build an API client")?;
+    let client = super::client_from_kubeconfig(&args.kubeconfig).await?;
     let service = scheduler::Service::start(client, args.options());
     println!("scheduler {} running", args.scheduler_name);
     super::up::shutdown_signal().await;

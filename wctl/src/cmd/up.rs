@@ -1,4 +1,4 @@
-//! `wctl up`: run the API server (and, as they are built, the scheduler, controllers and a local node).
+//! `wctl up`: run a whole cluster in one process: API server, scheduler, controllers and a local node agent.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,252 @@
+//! The DaemonSet loop: applies [`plan`](super::plan) through the API.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{self, Plan};
+use super::pod;
+use crate::error::{Error, Result, is_status};
+use crate::events::Recorder;
+use crate::expectations::Expectations;
+use crate::informer::Informer;
+use crate::owners;
+
+/// API writes one reconcile has in flight at once (pod creations and deletions).
+const WRITES_IN_FLIGHT: usize = 32;
+/// How often a DaemonSet is looked at anyway.
+const RESYNC: Duration = Duration::from_secs(300);
+
+struct Context {
+    client: Client,
+    pods: Store<Pod>,
+    nodes: Store<Node>,
+    expectations: Arc<Expectations>,
+    events: Recorder,
+}
+
+/// Runs the DaemonSet controller until `stop`.
+pub async fn run(
+    client: Client,
+    sets: &Informer<DaemonSet>,
+    nodes: &Informer<Node>,
+    pods: &Informer<Pod>,
+    stop: CancellationToken,
+) {
+    let set_store = sets.store();
+    let all_sets = sets.store();
+    let expectations = Arc::new(Expectations::default());
+    let observer = expectations.clone();
+    let context = Arc::new(Context {
+        client: client.clone(),
+        pods: pods.store(),
+        nodes: nodes.store(),
+        expectations,
+        events: Recorder::new(client, "daemonset-controller"),
+    });
+    let placement = Mutex::new(HashMap::new());
+    Controller::for_stream(sets.subscribe(), sets.store())
+        .watches_stream(pods.subscribe(), move |pod: Pod| {
+            observer.observe(&pod);
+            sets_of(&set_store, &pod)
+        })
+        .watches_stream(nodes.subscribe(), move |node: Node| {
+            if placement_changed(&placement, &node) { every(&all_sets) } else { Vec::new() }
+        })
+        .graceful_shutdown_on(async move { stop.cancelled().await })
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(error = %error, "daemonset reconcile");
+            }
+        })
+        .await;
+}
+
+/// What of a node decides where daemons run: labels, taints, name and whether it is going away.
+type Placement = (Option<serde_json::Value>, Option<serde_json::Value>, bool);
+
+/// Whether this node change can matter to a DaemonSet. Node agents rewrite their status every few seconds;
+/// reconciling every DaemonSet on each heartbeat would be wasted work. Deletions arrive as a last version
+/// with a deletion timestamp or not at all; the periodic resync covers the latter.
+fn placement_changed(seen: &Mutex<HashMap<String, Placement>>, node: &Node) -> bool {
+    let key = (
+        serde_json::to_value(&node.metadata.labels).ok(),
+        serde_json::to_value(node.spec.as_ref().map(|s| &s.taints)).ok(),
+        node.metadata.deletion_timestamp.is_some(),
+    );
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    seen.insert(node.name_any(), key.clone()).is_none_or(|old| old != key)
+}
+
+fn every(sets: &Store<DaemonSet>) -> Vec<ObjectRef<DaemonSet>> {
+    sets.state().iter().map(|set| ObjectRef::from_obj(set.as_ref())).collect()
+}
+
+/// The DaemonSets a pod change concerns: its controller, or for an orphan every DaemonSet that selects it.
+fn sets_of(sets: &Store<DaemonSet>, pod: &Pod) -> Vec<ObjectRef<DaemonSet>> {
+    let namespace = pod.namespace().unwrap_or_default();
+    if let Some(owner) = owners::controller_of(&pod.metadata) {
+        if owner.kind == "DaemonSet" {
+            return vec![ObjectRef::new(&owner.name).within(&namespace)];
+        }
+        return Vec::new();
+    }
+    sets.state_filter(|set| {
+        set.namespace().as_deref() == Some(namespace.as_str())
+            && api::selector::LabelSelector::from_k8s(&set.spec.selector)
+                .is_ok_and(|s| !s.is_empty() && s.matches_optional(pod.metadata.labels.as_ref()))
+    })
+    .iter()
+    .map(|set| ObjectRef::from_obj(set.as_ref()))
+    .collect()
+}
+
+async fn reconcile(set: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = set.namespace().unwrap_or_default();
+    let uid = set.uid().unwrap_or_default();
+    let pods: Vec<Arc<Pod>> = ctx.pods.state_filter(|p| p.namespace().as_deref() == Some(namespace.as_str()));
+    let nodes = ctx.nodes.state();
+    let manage = ctx.expectations.satisfied(&uid, &pods);
+    let plan =
+        plan::plan(plan::Input { set: &set, nodes: &nodes, pods: &pods, manage, now: Timestamp::now() })?;
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+    let by_name: HashMap<&str, &Arc<Pod>> =
+        pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
+    for name in &plan.adopt {
+        let Some(pod) = by_name.get(name.as_str()) else { continue };
+        let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
+        refs.push(owners::controller_ref(set.as_ref()));
+        set_owner_references(&api, pod, refs).await?;
+    }
+    for name in &plan.release {
+        let Some(pod) = by_name.get(name.as_str()) else { continue };
+        if let Some(refs) = owners::without_owner(&pod.metadata, &uid) {
+            set_owner_references(&api, pod, refs).await?;
+        }
+    }
+    if !plan.delete.is_empty() {
+        delete_pods(&ctx, &set, &api, &plan.delete, &by_name).await?;
+    }
+    if !plan.create.is_empty() {
+        create_pods(&ctx, &set, &api, &plan.create).await?;
+    }
+    write_status(&set, &namespace, &ctx.client, &plan).await?;
+    Ok(Action::requeue(plan.recheck_after.map_or(RESYNC, |d| d + Duration::from_millis(100))))
+}
+
+fn error_policy(_set: Arc<DaemonSet>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "daemonset reconcile failed");
+    Action::requeue(Duration::from_millis(500))
+}
+
+/// Writes the planned status when it differs, conditional on the version it was decided from.
+async fn write_status(set: &DaemonSet, namespace: &str, client: &Client, plan: &Plan) -> Result<()> {
+    if set.status.as_ref() == Some(&plan.status) {
+        return Ok(());
+    }
+    let sets: Api<DaemonSet> = Api::namespaced(client.clone(), namespace);
+    let mut updated = set.clone();
+    updated.status = Some(plan.status.clone());
+    match sets.replace_status(&set.name_any(), &PostParams::default(), &updated).await {
+        Err(e) if is_status(&e, 404) => Ok(()),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// Sets a pod's owner references, conditional on the version it was decided from.
+async fn set_owner_references(api: &Api<Pod>, pod: &Pod, refs: Vec<OwnerReference>) -> Result<()> {
+    let body =
+        json!({"metadata": {"resourceVersion": pod.metadata.resource_version, "ownerReferences": refs}});
+    match api.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_pods(ctx: &Context, set: &DaemonSet, api: &Api<Pod>, nodes: &[String]) -> Result<()> {
+    let uid = set.uid().unwrap_or_default();
+    let hash = plan::template_hash(set);
+    ctx.expectations.expect(&uid);
+    let params = PostParams::default();
+    let results: Vec<(String, Result<Pod, kube::Error>)> = stream::iter(nodes.iter().cloned())
+        .map(|node| {
+            let pod = pod::for_node(set, &node, &hash);
+            let params = &params;
+            async move { (node, api.create(params, &pod).await) }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut created = Vec::new();
+    let mut failure = None;
+    for (node, result) in results {
+        match result {
+            Ok(p) => created.push((node, p.name_any())),
+            Err(e) => failure = Some(e),
+        }
+    }
+    ctx.expectations.created(&uid, created.iter().map(|(_, name)| name.clone()));
+    for (node, name) in &created {
+        ctx.events.normal(set, "SuccessfulCreate", format!("Created pod: {name} on node {node}")).await;
+    }
+    if let Some(error) = failure {
+        ctx.events.warning(set, "FailedCreate", format!("Error creating: {error}")).await;
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+async fn delete_pods(
+    ctx: &Context,
+    set: &DaemonSet,
+    api: &Api<Pod>,
+    names: &[String],
+    pods: &HashMap<&str, &Arc<Pod>>,
+) -> Result<()> {
+    let uid = set.uid().unwrap_or_default();
+    ctx.expectations.expect(&uid);
+    ctx.expectations.deleted(&uid, names.iter().cloned());
+    let results: Vec<(String, Result<(), kube::Error>)> = stream::iter(names.iter().cloned())
+        .map(|name| {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: pods.get(name.as_str()).and_then(|p| p.metadata.uid.clone()),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            async move {
+                let result = match api.delete(&name, &params).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_status(&e, 404) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                (name, result)
+            }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut failure = None;
+    for (name, result) in results {
+        match result {
+            Ok(()) => ctx.events.normal(set, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
+            Err(e) => failure = Some(e),
+        }
+    }
+    failure.map_or(Ok(()), |e| Err(e.into()))
+}
