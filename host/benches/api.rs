@@ -68,6 +68,12 @@ fn rss_of(pid: u32) -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
+/// Memory mappings of a process: Linux caps them (`vm.max_map_count`, 65,530 by default), which bounds the
+/// pods one agent can hold before its own allocations fail.
+fn mappings_of(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).map_or(0, |m| m.lines().count())
+}
+
 fn pod(name: &str, image: &Path) -> Pod {
     serde_json::from_value(json!({
         "metadata": {"name": name, "labels": {"bench": "api"}},
@@ -164,10 +170,11 @@ async fn bench(wasm: &Path, pods: usize) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss = rss_of(agent_pid);
     println!(
-        "agent RSS: {:.1} MiB with {running} idle pods ({:.1} MiB before); {:.1} KiB per idle pod",
+        "agent RSS: {:.1} MiB with {running} idle pods ({:.1} MiB before); {:.1} KiB per idle pod; {} mappings",
         rss as f64 / 1_048_576.0,
         base_rss as f64 / 1_048_576.0,
-        rss.saturating_sub(base_rss) as f64 / 1024.0 / pods as f64
+        rss.saturating_sub(base_rss) as f64 / 1024.0 / pods as f64,
+        mappings_of(agent_pid)
     );
 
     // Throughput: many creates in flight; pods/s from the first create to the last pod seen Running.
@@ -203,9 +210,10 @@ async fn bench(wasm: &Path, pods: usize) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss = rss_of(agent_pid);
     println!(
-        "agent RSS: {:.1} MiB with {running} idle pods; {:.1} KiB per idle pod",
+        "agent RSS: {:.1} MiB with {running} idle pods; {:.1} KiB per idle pod; {} mappings",
         rss as f64 / 1_048_576.0,
-        rss.saturating_sub(base_rss) as f64 / 1024.0 / (running - 20) as f64
+        rss.saturating_sub(base_rss) as f64 / 1024.0 / (running - 20) as f64,
+        mappings_of(agent_pid)
     );
     drop(child.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;

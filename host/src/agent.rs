@@ -66,7 +66,7 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Starts the agent: runtime, log endpoint, Node registration, heartbeats and the pod loop.
+    /// Starts the agent: runtime, node endpoint, Node registration, heartbeats and the pod loop.
     pub async fn start(client: kube::Client, config: NodeConfig) -> Result<Self, Error> {
         for path in ["pods", "logs", "cache"]
             .map(|dir| config.data_dir.join(dir))

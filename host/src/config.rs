@@ -30,7 +30,7 @@ pub struct NodeConfig {
     pub backoff: Backoff,
     /// Log file bounds.
     pub log_limits: LogLimits,
-    /// Where the log endpoint listens (port 0: any free port).
+    /// Where the node endpoint (logs, usage summary) listens (port 0: any free port).
     pub log_listen: SocketAddr,
     /// How often the Lease is renewed and the Ready condition refreshed.
     pub heartbeat: Duration,

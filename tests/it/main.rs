@@ -8,6 +8,7 @@ mod controllers;
 mod controllers_daemonsets;
 mod controllers_jobs;
 mod controllers_nodes;
+mod controllers_rollout;
 mod crud;
 mod kubectl;
 mod logs;

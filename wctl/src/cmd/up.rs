@@ -24,6 +24,9 @@ pub struct UpArgs {
     /// Name of the local node that runs pods.
     #[arg(long, default_value = "local")]
     node_name: String,
+    /// How many pods the local node accepts (Kubernetes' default is 110).
+    #[arg(long, default_value_t = 110)]
+    max_pods: u32,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -37,9 +40,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
     let scheduler = scheduler::Service::start(client.clone(), scheduler::Options::default());
     let controllers = controllers::Controllers::start(client.clone());
-    let agent = host::Agent::start(client, host::NodeConfig::new(&args.node_name, data_dir.join("node")))
-        .await
-        .context("cannot start the local node agent")?;
+    let mut node = host::NodeConfig::new(&args.node_name, data_dir.join("node"));
+    node.max_pods = args.max_pods;
+    let agent = host::Agent::start(client, node).await.context("cannot start the local node agent")?;
     for file in &args.apply {
         apply_file(server.registry(), file).await?;
     }
