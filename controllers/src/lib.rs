@@ -35,6 +35,7 @@ pub mod informer;
 pub mod job;
 pub mod nodelifecycle;
 pub mod owners;
+mod pod_writes;
 pub mod pods;
 pub mod replicaset;
 

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::{StreamExt, stream};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
@@ -22,10 +22,8 @@ use crate::error::{Error, Result, is_status};
 use crate::events::Recorder;
 use crate::expectations::Expectations;
 use crate::informer::Informer;
-use crate::owners;
+use crate::{owners, pod_writes};
 
-/// API writes one reconcile has in flight at once (pod creations and deletions).
-const WRITES_IN_FLIGHT: usize = 32;
 /// How often a DaemonSet is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
 
@@ -138,7 +136,8 @@ async fn reconcile(set: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action> {
         }
     }
     if !plan.delete.is_empty() {
-        delete_pods(&ctx, &set, &api, &plan.delete, &by_name).await?;
+        let books = pod_writes::Bookkeeping { expectations: &ctx.expectations, events: &ctx.events };
+        pod_writes::delete(&books, &*set, &api, &plan.delete, &by_name).await?;
     }
     if !plan.create.is_empty() {
         create_pods(&ctx, &set, &api, &plan.create).await?;
@@ -178,75 +177,8 @@ async fn set_owner_references(api: &Api<Pod>, pod: &Pod, refs: Vec<OwnerReferenc
 }
 
 async fn create_pods(ctx: &Context, set: &DaemonSet, api: &Api<Pod>, nodes: &[String]) -> Result<()> {
-    let uid = set.uid().unwrap_or_default();
     let hash = plan::template_hash(set);
-    ctx.expectations.expect(&uid);
-    let params = PostParams::default();
-    let results: Vec<(String, Result<Pod, kube::Error>)> = stream::iter(nodes.iter().cloned())
-        .map(|node| {
-            let pod = pod::for_node(set, &node, &hash);
-            let params = &params;
-            async move { (node, api.create(params, &pod).await) }
-        })
-        .buffer_unordered(WRITES_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut created = Vec::new();
-    let mut failure = None;
-    for (node, result) in results {
-        match result {
-            Ok(p) => created.push((node, p.name_any())),
-            Err(e) => failure = Some(e),
-        }
-    }
-    ctx.expectations.created(&uid, created.iter().map(|(_, name)| name.clone()));
-    for (node, name) in &created {
-        ctx.events.normal(set, "SuccessfulCreate", format!("Created pod: {name} on node {node}")).await;
-    }
-    if let Some(error) = failure {
-        ctx.events.warning(set, "FailedCreate", format!("Error creating: {error}")).await;
-        return Err(error.into());
-    }
-    Ok(())
-}
-
-async fn delete_pods(
-    ctx: &Context,
-    set: &DaemonSet,
-    api: &Api<Pod>,
-    names: &[String],
-    pods: &HashMap<&str, &Arc<Pod>>,
-) -> Result<()> {
-    let uid = set.uid().unwrap_or_default();
-    ctx.expectations.expect(&uid);
-    ctx.expectations.deleted(&uid, names.iter().cloned());
-    let results: Vec<(String, Result<(), kube::Error>)> = stream::iter(names.iter().cloned())
-        .map(|name| {
-            let params = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: pods.get(name.as_str()).and_then(|p| p.metadata.uid.clone()),
-                    resource_version: None,
-                }),
-                ..DeleteParams::default()
-            };
-            async move {
-                let result = match api.delete(&name, &params).await {
-                    Ok(_) => Ok(()),
-                    Err(e) if is_status(&e, 404) => Ok(()),
-                    Err(e) => Err(e),
-                };
-                (name, result)
-            }
-        })
-        .buffer_unordered(WRITES_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut failure = None;
-    for (name, result) in results {
-        match result {
-            Ok(()) => ctx.events.normal(set, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
-            Err(e) => failure = Some(e),
-        }
-    }
-    failure.map_or(Ok(()), |e| Err(e.into()))
+    let books = pod_writes::Bookkeeping { expectations: &ctx.expectations, events: &ctx.events };
+    let pods = nodes.iter().map(|node| (pod::for_node(set, node, &hash), Some(node.clone()))).collect();
+    pod_writes::create(&books, set, api, pods).await
 }

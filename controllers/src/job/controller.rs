@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, stream};
+use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -22,10 +22,8 @@ use crate::error::{Error, Result, is_status};
 use crate::events::Recorder;
 use crate::expectations::Expectations;
 use crate::informer::Informer;
-use crate::owners;
+use crate::{owners, pod_writes};
 
-/// API writes one reconcile has in flight at once (pod creations and deletions).
-const WRITES_IN_FLIGHT: usize = 32;
 /// How often an unfinished Job is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
 
@@ -135,7 +133,8 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action> {
         }
     }
     if !plan.delete.is_empty() {
-        delete_pods(&ctx, &job, &api, &plan.delete, &by_name).await?;
+        let books = pod_writes::Bookkeeping { expectations: &ctx.expectations, events: &ctx.events };
+        pod_writes::delete(&books, &*job, &api, &plan.delete, &by_name).await?;
     }
     if !plan.create.is_empty() {
         create_pods(&ctx, &job, &api, &plan.create).await?;
@@ -186,74 +185,7 @@ async fn set_owner_references(api: &Api<Pod>, pod: &Pod, refs: Vec<OwnerReferenc
 }
 
 async fn create_pods(ctx: &Context, job: &Job, api: &Api<Pod>, indexes: &[Option<i32>]) -> Result<()> {
-    let uid = job.uid().unwrap_or_default();
-    ctx.expectations.expect(&uid);
-    let params = PostParams::default();
-    let results: Vec<Result<Pod, kube::Error>> = stream::iter(indexes.iter().copied())
-        .map(|index| {
-            let pod = pod::for_job(job, index);
-            let params = &params;
-            async move { api.create(params, &pod).await }
-        })
-        .buffer_unordered(WRITES_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut created = Vec::new();
-    let mut failure = None;
-    for result in results {
-        match result {
-            Ok(p) => created.push(p.name_any()),
-            Err(e) => failure = Some(e),
-        }
-    }
-    ctx.expectations.created(&uid, created.iter().cloned());
-    for name in &created {
-        ctx.events.normal(job, "SuccessfulCreate", format!("Created pod: {name}")).await;
-    }
-    if let Some(error) = failure {
-        ctx.events.warning(job, "FailedCreate", format!("Error creating: {error}")).await;
-        return Err(error.into());
-    }
-    Ok(())
-}
-
-async fn delete_pods(
-    ctx: &Context,
-    job: &Job,
-    api: &Api<Pod>,
-    names: &[String],
-    pods: &HashMap<&str, &Arc<Pod>>,
-) -> Result<()> {
-    let uid = job.uid().unwrap_or_default();
-    ctx.expectations.expect(&uid);
-    ctx.expectations.deleted(&uid, names.iter().cloned());
-    let results: Vec<(String, Result<(), kube::Error>)> = stream::iter(names.iter().cloned())
-        .map(|name| {
-            let params = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: pods.get(name.as_str()).and_then(|p| p.metadata.uid.clone()),
-                    resource_version: None,
-                }),
-                ..DeleteParams::default()
-            };
-            async move {
-                let result = match api.delete(&name, &params).await {
-                    Ok(_) => Ok(()),
-                    Err(e) if is_status(&e, 404) => Ok(()),
-                    Err(e) => Err(e),
-                };
-                (name, result)
-            }
-        })
-        .buffer_unordered(WRITES_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut failure = None;
-    for (name, result) in results {
-        match result {
-            Ok(()) => ctx.events.normal(job, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
-            Err(e) => failure = Some(e),
-        }
-    }
-    failure.map_or(Ok(()), |e| Err(e.into()))
+    let books = pod_writes::Bookkeeping { expectations: &ctx.expectations, events: &ctx.events };
+    let pods = indexes.iter().map(|index| (pod::for_job(job, *index), None)).collect();
+    pod_writes::create(&books, job, api, pods).await
 }

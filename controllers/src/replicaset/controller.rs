@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, stream};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
@@ -21,10 +21,8 @@ use crate::error::{Error, Result, is_status};
 use crate::events::Recorder;
 use crate::expectations::Expectations;
 use crate::informer::Informer;
-use crate::owners;
+use crate::{owners, pod_writes};
 
-/// API writes one reconcile has in flight at once (pod creations and deletions).
-const WRITES_IN_FLIGHT: usize = 32;
 /// How often a settled ReplicaSet is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
 
@@ -106,7 +104,8 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
         create_pods(&ctx, &rs, &api, plan.create).await?;
     }
     if !plan.delete.is_empty() {
-        delete_pods(&ctx, &rs, &api, &plan.delete, &by_name).await?;
+        let books = pod_writes::Bookkeeping { expectations: &ctx.expectations, events: &ctx.events };
+        pod_writes::delete(&books, &*rs, &api, &plan.delete, &by_name).await?;
     }
     if rs.status.as_ref() != Some(&plan.status) {
         let sets: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -157,70 +156,6 @@ async fn create_pods(ctx: &Context, rs: &ReplicaSet, api: &Api<Pod>, count: usiz
         spec: template.spec,
         status: None,
     };
-    let uid = rs.uid().unwrap_or_default();
-    ctx.expectations.expect(&uid);
-    let params = PostParams::default();
-    let results: Vec<Result<Pod, kube::Error>> = stream::iter(0..count)
-        .map(|_| api.create(&params, &pod))
-        .buffer_unordered(WRITES_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut created = Vec::new();
-    let mut failure = None;
-    for result in results {
-        match result {
-            Ok(p) => created.push(p.name_any()),
-            Err(e) => failure = Some(e),
-        }
-    }
-    ctx.expectations.created(&uid, created.iter().cloned());
-    for name in &created {
-        ctx.events.normal(rs, "SuccessfulCreate", format!("Created pod: {name}")).await;
-    }
-    if let Some(error) = failure {
-        ctx.events.warning(rs, "FailedCreate", format!("Error creating: {error}")).await;
-        return Err(error.into());
-    }
-    Ok(())
-}
-
-async fn delete_pods(
-    ctx: &Context,
-    rs: &ReplicaSet,
-    api: &Api<Pod>,
-    names: &[String],
-    pods: &HashMap<&str, &Arc<Pod>>,
-) -> Result<()> {
-    let uid = rs.uid().unwrap_or_default();
-    ctx.expectations.expect(&uid);
-    ctx.expectations.deleted(&uid, names.iter().cloned());
-    let results: Vec<(String, Result<(), kube::Error>)> = stream::iter(names.iter().cloned())
-        .map(|name| {
-            let params = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: pods.get(name.as_str()).and_then(|p| p.metadata.uid.clone()),
-                    resource_version: None,
-                }),
-                ..DeleteParams::default()
-            };
-            async move {
-                let result = match api.delete(&name, &params).await {
-                    Ok(_) => Ok(()),
-                    Err(e) if is_status(&e, 404) => Ok(()),
-                    Err(e) => Err(e),
-                };
-                (name, result)
-            }
-        })
-        .buffer_unordered(WRITES_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut failure = None;
-    for (name, result) in results {
-        match result {
-            Ok(()) => ctx.events.normal(rs, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
-            Err(e) => failure = Some(e),
-        }
-    }
-    failure.map_or(Ok(()), |e| Err(e.into()))
+    let books = pod_writes::Bookkeeping { expectations: &ctx.expectations, events: &ctx.events };
+    pod_writes::create(&books, rs, api, (0..count).map(|_| (pod.clone(), None)).collect()).await
 }

@@ -1,0 +1,116 @@
+//! Creating and deleting an owner's pods, as every workload controller does it: bounded concurrency, the
+//! expectations recorded so a stale cache cannot cause duplicates, and the SuccessfulCreate, FailedCreate and
+//! SuccessfulDelete events Kubernetes' controllers record.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, PostParams, Preconditions};
+use kube::{Api, Resource, ResourceExt};
+
+use crate::error::{Result, is_status};
+use crate::events::Recorder;
+use crate::expectations::Expectations;
+
+/// How many pod writes one reconcile keeps in flight.
+const WRITES_IN_FLIGHT: usize = 32;
+
+/// What the writes record into.
+pub struct Bookkeeping<'a> {
+    /// Creations and deletions the cache has not shown yet.
+    pub expectations: &'a Expectations,
+    /// Events about the owner.
+    pub events: &'a Recorder,
+}
+
+/// Creates `pods` for `owner`; each comes with the node it is for, when there is one, for the event message.
+pub async fn create<K>(
+    books: &Bookkeeping<'_>,
+    owner: &K,
+    api: &Api<Pod>,
+    pods: Vec<(Pod, Option<String>)>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let uid = owner.uid().unwrap_or_default();
+    books.expectations.expect(&uid);
+    let params = PostParams::default();
+    let results: Vec<(Option<String>, Result<Pod, kube::Error>)> = stream::iter(pods)
+        .map(|(pod, node)| {
+            let params = &params;
+            async move { (node, api.create(params, &pod).await) }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut created = Vec::new();
+    let mut failure = None;
+    for (node, result) in results {
+        match result {
+            Ok(pod) => created.push((pod.name_any(), node)),
+            Err(e) => failure = Some(e),
+        }
+    }
+    books.expectations.created(&uid, created.iter().map(|(name, _)| name.clone()));
+    for (name, node) in &created {
+        let message = match node {
+            Some(node) => format!("Created pod: {name} on node {node}"),
+            None => format!("Created pod: {name}"),
+        };
+        books.events.normal(owner, "SuccessfulCreate", message).await;
+    }
+    if let Some(error) = failure {
+        books.events.warning(owner, "FailedCreate", format!("Error creating: {error}")).await;
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Deletes the named pods of `owner`, each only if it is still the pod the decision was made about (uid
+/// precondition); a pod already gone counts as deleted.
+pub async fn delete<K>(
+    books: &Bookkeeping<'_>,
+    owner: &K,
+    api: &Api<Pod>,
+    names: &[String],
+    pods: &HashMap<&str, &Arc<Pod>>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let uid = owner.uid().unwrap_or_default();
+    books.expectations.expect(&uid);
+    books.expectations.deleted(&uid, names.iter().cloned());
+    let results: Vec<(String, Result<(), kube::Error>)> = stream::iter(names.iter().cloned())
+        .map(|name| {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: pods.get(name.as_str()).and_then(|p| p.metadata.uid.clone()),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            async move {
+                let result = match api.delete(&name, &params).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_status(&e, 404) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                (name, result)
+            }
+        })
+        .buffer_unordered(WRITES_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut failure = None;
+    for (name, result) in results {
+        match result {
+            Ok(()) => books.events.normal(owner, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
+            Err(e) => failure = Some(e),
+        }
+    }
+    failure.map_or(Ok(()), |e| Err(e.into()))
+}
