@@ -78,3 +78,35 @@ pub fn claim<'a, K: Resource>(
     }
     claim
 }
+
+/// The owners of kind `K` a pod change concerns: its controller when that is a `K`, or, for an orphan, every `K`
+/// in its namespace whose (non-empty) selector matches it, since one of them may adopt it.
+pub fn owners_of_pod<K>(
+    owners: &kube::runtime::reflector::Store<K>,
+    pod: &k8s_openapi::api::core::v1::Pod,
+    selector: impl Fn(&K) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+) -> Vec<kube::runtime::reflector::ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    use kube::ResourceExt;
+    use kube::runtime::reflector::ObjectRef;
+    let namespace = pod.namespace().unwrap_or_default();
+    if let Some(owner) = controller_of(&pod.metadata) {
+        if owner.kind == K::kind(&()) {
+            return vec![ObjectRef::new(&owner.name).within(&namespace)];
+        }
+        return Vec::new();
+    }
+    owners
+        .state_filter(|candidate| {
+            candidate.namespace().as_deref() == Some(namespace.as_str())
+                && selector(candidate).is_some_and(|selector| {
+                    api::selector::LabelSelector::from_k8s(selector)
+                        .is_ok_and(|s| !s.is_empty() && s.matches_optional(pod.metadata.labels.as_ref()))
+                })
+        })
+        .iter()
+        .map(|owner| ObjectRef::from_obj(owner.as_ref()))
+        .collect()
+}

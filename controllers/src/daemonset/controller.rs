@@ -95,21 +95,7 @@ fn every(sets: &Store<DaemonSet>) -> Vec<ObjectRef<DaemonSet>> {
 
 /// The DaemonSets a pod change concerns: its controller, or for an orphan every DaemonSet that selects it.
 fn sets_of(sets: &Store<DaemonSet>, pod: &Pod) -> Vec<ObjectRef<DaemonSet>> {
-    let namespace = pod.namespace().unwrap_or_default();
-    if let Some(owner) = owners::controller_of(&pod.metadata) {
-        if owner.kind == "DaemonSet" {
-            return vec![ObjectRef::new(&owner.name).within(&namespace)];
-        }
-        return Vec::new();
-    }
-    sets.state_filter(|set| {
-        set.namespace().as_deref() == Some(namespace.as_str())
-            && api::selector::LabelSelector::from_k8s(&set.spec.selector)
-                .is_ok_and(|s| !s.is_empty() && s.matches_optional(pod.metadata.labels.as_ref()))
-    })
-    .iter()
-    .map(|set| ObjectRef::from_obj(set.as_ref()))
-    .collect()
+    owners::owners_of_pod(sets, pod, |set| Some(&set.spec.selector))
 }
 
 async fn reconcile(set: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action> {

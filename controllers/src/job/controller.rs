@@ -70,23 +70,7 @@ pub async fn run(
 
 /// The Jobs a pod change concerns: its controller, or for an orphan every Job that selects it.
 fn jobs_of(jobs: &Store<Job>, pod: &Pod) -> Vec<ObjectRef<Job>> {
-    let namespace = pod.namespace().unwrap_or_default();
-    if let Some(owner) = owners::controller_of(&pod.metadata) {
-        if owner.kind == "Job" {
-            return vec![ObjectRef::new(&owner.name).within(&namespace)];
-        }
-        return Vec::new();
-    }
-    jobs.state_filter(|job| {
-        job.namespace().as_deref() == Some(namespace.as_str())
-            && job.spec.as_ref().and_then(|s| s.selector.as_ref()).is_some_and(|selector| {
-                api::selector::LabelSelector::from_k8s(selector)
-                    .is_ok_and(|s| !s.is_empty() && s.matches_optional(pod.metadata.labels.as_ref()))
-            })
-    })
-    .iter()
-    .map(|job| ObjectRef::from_obj(job.as_ref()))
-    .collect()
+    owners::owners_of_pod(jobs, pod, |job| job.spec.as_ref().and_then(|s| s.selector.as_ref()))
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action> {

@@ -61,21 +61,7 @@ pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Po
 
 /// The ReplicaSets a pod change concerns: its controller, or for an orphan every ReplicaSet that selects it.
 fn owners_of(sets: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
-    let namespace = pod.namespace().unwrap_or_default();
-    if let Some(owner) = owners::controller_of(&pod.metadata) {
-        if owner.kind == "ReplicaSet" {
-            return vec![ObjectRef::new(&owner.name).within(&namespace)];
-        }
-        return Vec::new();
-    }
-    sets.state_filter(|rs| {
-        rs.namespace().as_deref() == Some(namespace.as_str())
-            && api::selector::LabelSelector::from_k8s(&rs.spec.selector)
-                .is_ok_and(|s| !s.is_empty() && s.matches_optional(pod.metadata.labels.as_ref()))
-    })
-    .iter()
-    .map(|rs| ObjectRef::from_obj(rs.as_ref()))
-    .collect()
+    owners::owners_of_pod(sets, pod, |rs| Some(&rs.spec.selector))
 }
 
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
