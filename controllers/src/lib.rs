@@ -13,8 +13,8 @@
 //! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict.
 //!
 //! The loops are kube-runtime `Controller`s (one reconcile per object at a time, requeue with backoff), fed
-//! by shared [`informer`]s (one watch per kind), that apply those plans through the API and record
-//! [`events`]. [`Controllers::start`] runs them all.
+//! by shared [`informer`]s (one watch per kind), that apply those plans through the API and record events
+//! (the `events` crate). [`Controllers::start`] runs them all.
 //!
 //! ```no_run
 //! # async fn example(client: kube::Client) {
@@ -27,7 +27,6 @@
 pub mod daemonset;
 pub mod deployment;
 pub mod error;
-pub mod events;
 pub mod expectations;
 pub mod gc;
 pub mod hash;

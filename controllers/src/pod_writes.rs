@@ -11,8 +11,8 @@ use kube::api::{DeleteParams, PostParams, Preconditions};
 use kube::{Api, Resource, ResourceExt};
 
 use crate::error::{Result, is_status};
-use crate::events::Recorder;
 use crate::expectations::Expectations;
+use events::Recorder;
 
 /// How many pod writes one reconcile keeps in flight.
 const WRITES_IN_FLIGHT: usize = 32;
@@ -60,10 +60,10 @@ where
             Some(node) => format!("Created pod: {name} on node {node}"),
             None => format!("Created pod: {name}"),
         };
-        books.events.normal(owner, "SuccessfulCreate", message).await;
+        books.events.normal(owner, "SuccessfulCreate", message);
     }
     if let Some(error) = failure {
-        books.events.warning(owner, "FailedCreate", format!("Error creating: {error}")).await;
+        books.events.warning(owner, "FailedCreate", format!("Error creating: {error}"));
         return Err(error.into());
     }
     Ok(())
@@ -108,7 +108,7 @@ where
     let mut failure = None;
     for (name, result) in results {
         match result {
-            Ok(()) => books.events.normal(owner, "SuccessfulDelete", format!("Deleted pod: {name}")).await,
+            Ok(()) => books.events.normal(owner, "SuccessfulDelete", format!("Deleted pod: {name}")),
             Err(e) => failure = Some(e),
         }
     }

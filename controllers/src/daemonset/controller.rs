@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 use super::plan::{self, Plan};
 use super::pod;
 use crate::error::{Error, Result, is_status};
-use crate::events::Recorder;
 use crate::expectations::Expectations;
 use crate::informer::Informer;
 use crate::{owners, pod_writes};
+use events::Recorder;
 
 /// How often a DaemonSet is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
@@ -52,7 +52,10 @@ pub async fn run(
         pods: pods.store(),
         nodes: nodes.store(),
         expectations,
-        events: Recorder::new(client, "daemonset-controller"),
+        events: Recorder::start(
+            client,
+            events::Source { component: "daemonset-controller".to_owned(), host: None },
+        ),
     });
     let placement = Mutex::new(HashMap::new());
     Controller::for_stream(sets.subscribe(), sets.store())

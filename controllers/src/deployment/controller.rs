@@ -16,11 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{self, Plan};
 use crate::error::{Error, Result, is_status};
-use crate::events::Recorder;
 use crate::hash;
 use crate::informer::Informer;
 use crate::owners;
 use crate::pods;
+use events::Recorder;
 
 /// How often a settled Deployment is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
@@ -47,7 +47,10 @@ pub async fn run(
         client: client.clone(),
         sets: sets.store(),
         pods: pods.store(),
-        events: Recorder::new(client, "deployment-controller"),
+        events: Recorder::start(
+            client,
+            events::Source { component: "deployment-controller".to_owned(), host: None },
+        ),
     });
     Controller::for_stream(deployments.subscribe(), deployments.store())
         .watches_stream(sets.subscribe(), move |rs: ReplicaSet| deployments_of(&deployment_store, &rs))
@@ -177,7 +180,7 @@ async fn apply(ctx: &Context, d: &Deployment, sets_api: &Api<ReplicaSet>, plan: 
         sets_api.patch(&update.name, &PatchParams::default(), &Patch::Merge(body)).await?;
     }
     for note in &plan.notes {
-        ctx.events.normal(d, note.reason, note.message.clone()).await;
+        ctx.events.normal(d, note.reason, note.message.clone());
     }
     for (name, uid) in &plan.delete {
         let params = DeleteParams {
@@ -225,9 +228,11 @@ async fn collision(
         let count = d.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0).saturating_add(1);
         let body = json!({"status": {"collisionCount": count}});
         deployments.patch_status(&d.name_any(), &PatchParams::default(), &Patch::Merge(body)).await?;
-        ctx.events
-            .warning(d, "ReplicaSetCollision", format!("hash collision on replica set {}", wanted.name_any()))
-            .await;
+        ctx.events.warning(
+            d,
+            "ReplicaSetCollision",
+            format!("hash collision on replica set {}", wanted.name_any()),
+        );
     }
     Ok(Action::requeue(Duration::from_millis(50)))
 }

@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 use super::plan::{self, Backoff, Plan};
 use super::pod;
 use crate::error::{Error, Result, is_status};
-use crate::events::Recorder;
 use crate::expectations::Expectations;
 use crate::informer::Informer;
 use crate::{owners, pod_writes};
+use events::Recorder;
 
 /// How often an unfinished Job is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
@@ -50,7 +50,10 @@ pub async fn run(
         client: client.clone(),
         pods: pods.store(),
         expectations,
-        events: Recorder::new(client, "job-controller"),
+        events: Recorder::start(
+            client,
+            events::Source { component: "job-controller".to_owned(), host: None },
+        ),
         backoff,
     });
     Controller::for_stream(jobs.subscribe(), jobs.store())
@@ -149,9 +152,9 @@ async fn write_status(ctx: &Context, job: &Job, jobs: &Api<Job>, plan: &Plan) ->
     }
     for note in &plan.notes {
         if note.warning {
-            ctx.events.warning(job, note.reason, note.message.clone()).await;
+            ctx.events.warning(job, note.reason, note.message.clone());
         } else {
-            ctx.events.normal(job, note.reason, note.message.clone()).await;
+            ctx.events.normal(job, note.reason, note.message.clone());
         }
     }
     Ok(())

@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use super::heartbeats::Heartbeats;
 use super::plan::{self, Config, Eviction, NodeUpdate};
 use crate::error::{Result, is_status};
-use crate::events::Recorder;
 use crate::informer::Informer;
+use events::Recorder;
 
 /// Deletions in flight at once.
 const WRITES_IN_FLIGHT: usize = 32;
@@ -35,7 +35,10 @@ pub async fn run(
     config: Config,
     stop: CancellationToken,
 ) {
-    let events = Recorder::new(client.clone(), "node-controller");
+    let events = Recorder::start(
+        client.clone(),
+        events::Source { component: "node-controller".to_owned(), host: None },
+    );
     let (nodes, leases, pods) = (nodes.store(), leases.store(), pods.store());
     let mut heartbeats = Heartbeats::default();
     let mut evicted: HashMap<String, Instant> = HashMap::new();
@@ -95,7 +98,7 @@ async fn update_node(
         api.patch_status(&update.name, &PatchParams::default(), &Patch::Strategic(body)).await?;
         if let Some(node) = nodes.iter().find(|n| n.metadata.name.as_deref() == Some(update.name.as_str())) {
             let message = format!("Node {} status is now: NodeNotReady", update.name);
-            events.normal(node.as_ref(), "NodeNotReady", message).await;
+            events.normal(node.as_ref(), "NodeNotReady", message);
         }
     }
     Ok(())
@@ -131,7 +134,7 @@ async fn evict(client: &Client, events: &Recorder, pods: &[Arc<Pod>], due: Vec<E
                 if let Some(pod) = pod {
                     let message =
                         format!("Marking for deletion Pod {}/{}", eviction.namespace, eviction.name);
-                    events.normal(pod.as_ref(), "TaintManagerEviction", message).await;
+                    events.normal(pod.as_ref(), "TaintManagerEviction", message);
                 }
             }
             Err(error) => tracing::debug!(%error, pod = %eviction.name, "cannot evict pod"),

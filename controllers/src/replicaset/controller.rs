@@ -18,10 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan;
 use crate::error::{Error, Result, is_status};
-use crate::events::Recorder;
 use crate::expectations::Expectations;
 use crate::informer::Informer;
 use crate::{owners, pod_writes};
+use events::Recorder;
 
 /// How often a settled ReplicaSet is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
@@ -42,7 +42,10 @@ pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Po
         client: client.clone(),
         pods: pods.store(),
         expectations,
-        events: Recorder::new(client, "replicaset-controller"),
+        events: Recorder::start(
+            client,
+            events::Source { component: "replicaset-controller".to_owned(), host: None },
+        ),
     });
     Controller::for_stream(sets.subscribe(), sets.store())
         .watches_stream(pods.subscribe(), move |pod: Pod| {

@@ -15,8 +15,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::events::{Kind, Recorder};
 use crate::placement::Preemption;
+use events::{Kind, Recorder};
 
 /// What the loop learns from an action.
 #[derive(Debug)]
@@ -99,7 +99,7 @@ impl Actions {
                 let outcome = match result {
                     Ok(_) => {
                         let message = format!("Successfully assigned {namespace}/{name} to {node}");
-                        events.record(pod.clone(), Kind::Normal, "Scheduled", "Binding", message);
+                        events.event(&*pod, Kind::Normal, "Scheduled", "Binding", message);
                         Outcome::Bound { key }
                     }
                     // Deleted, already bound, or being deleted: nothing left to do for this pod.
@@ -110,7 +110,7 @@ impl Actions {
                     Err(e) => {
                         tracing::warn!(pod = %name, %node, error = %e, "binding failed; retrying");
                         let message = format!("Binding rejected: running Bind plugin \"DefaultBinder\": {e}");
-                        events.record(pod.clone(), Kind::Warning, "FailedScheduling", "Scheduling", message);
+                        events.event(&*pod, Kind::Warning, "FailedScheduling", "Scheduling", message);
                         Outcome::BindFailed { key, retry: true }
                     }
                 };
@@ -158,7 +158,7 @@ impl Actions {
                 }
                 let uid = pod.metadata.uid.as_deref().unwrap_or_default();
                 let message = format!("Preempted by pod {uid} on node {}", preemption.node);
-                events.record(victim_pod, Kind::Normal, "Preempted", "Preempting", message);
+                events.event(&*victim_pod, Kind::Normal, "Preempted", "Preempting", message);
             }
             record_failure(&client, &events, pod, message, &Nomination::Set(preemption.node)).await;
             None
@@ -210,7 +210,7 @@ async fn record_failure(
             }
         }
     }
-    events.record(pod, Kind::Warning, "FailedScheduling", "Scheduling", message);
+    events.event(&*pod, Kind::Warning, "FailedScheduling", "Scheduling", message);
 }
 
 /// Sets the `DisruptionTarget` condition on a victim, then deletes it (only that very pod, by UID). A victim

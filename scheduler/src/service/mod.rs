@@ -5,7 +5,6 @@
 //! - [`queue`]: the scheduling queue (priority order, backoff, pods parked until the cluster changes).
 //! - [`cycle`]: the loop that owns the snapshot and the queue and decides one pod at a time.
 //! - [`actions`]: bindings, `PodScheduled` conditions, nominations and evictions, as background writes.
-//! - [`events`]: `Scheduled`, `FailedScheduling` and `Preempted` events, aggregated like client-go's.
 //!
 //! ```no_run
 //! # async fn example(client: kube::Client) {
@@ -17,7 +16,6 @@
 
 mod actions;
 mod cycle;
-mod events;
 mod queue;
 mod watch;
 
@@ -73,7 +71,8 @@ impl Service {
         let tracker = TaskTracker::new();
         let (inputs, input_rx) = mpsc::channel(QUEUED_INPUTS);
         watch::spawn(&client, &options.name, &inputs, &tracker, &stop);
-        let events = events::Recorder::start(client.clone(), options.name.clone(), &tracker, stop.clone());
+        let source = events::Source { component: options.name.clone(), host: None };
+        let events = events::Recorder::start(client.clone(), source);
         let (outcomes, outcome_rx) = mpsc::unbounded_channel();
         let actions = actions::Actions::new(
             client,
