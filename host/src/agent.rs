@@ -3,6 +3,7 @@
 //! what runs (level-triggered: the decision depends on the pod as it is, not on the event), and after every
 //! (re)list the agent drops whatever runs or lies on disk for pods that no longer exist.
 
+use events::{Recorder, Source};
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub enum Error {
     /// The Node could not be registered.
     #[error("cannot register the node")]
     Node(#[from] node::Error),
+    /// The CA files for https:// images are unusable.
+    #[error(transparent)]
+    ImageTls(#[from] crate::image::TlsError),
 }
 
 /// What every pod task shares.
@@ -56,6 +60,8 @@ pub struct Shared {
     pub usage: Arc<Meter>,
     /// Where images come from.
     pub images: Puller,
+    /// Events about pods, as the `kubelet` component.
+    pub events: Recorder,
 }
 
 /// A running node agent.
@@ -68,6 +74,8 @@ pub struct Agent {
 impl Agent {
     /// Starts the agent: runtime, node endpoint, Node registration, heartbeats and the pod loop.
     pub async fn start(client: kube::Client, config: NodeConfig) -> Result<Self, Error> {
+        // First, so that a bad CA file stops the agent before it registers the node.
+        let images = Puller::new(config.images_dir.clone(), &config.image_ca_files)?;
         for path in ["pods", "logs", "cache"]
             .map(|dir| config.data_dir.join(dir))
             .into_iter()
@@ -87,8 +95,12 @@ impl Agent {
             .await
             .map_err(Error::Logs)?;
         node::register(&client, &config, log_addr.port()).await?;
-        let images = Puller::new(config.images_dir.clone());
-        let shared = Arc::new(Shared { client, runtime, config, node_ip: "127.0.0.1".into(), usage, images });
+        let events = Recorder::start(
+            client.clone(),
+            Source { component: "kubelet".to_owned(), host: Some(config.node_name.clone()) },
+        );
+        let shared =
+            Arc::new(Shared { client, runtime, config, node_ip: "127.0.0.1".into(), usage, images, events });
         let tracker = TaskTracker::new();
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
         tracker.spawn(Pods::new(shared.clone()).run(stop.clone()));

@@ -16,6 +16,9 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// Where images named by a relative name (`hello.wasm`) are looked up (default: `<data_dir>/images`).
     pub images_dir: PathBuf,
+    /// PEM files of CA certificates trusted for https:// images besides Mozilla's roots, for self-hosted
+    /// registries.
+    pub image_ca_files: Vec<PathBuf>,
     /// CPU capacity in millicores (default: the machine's cores).
     pub cpu_millis: Option<u64>,
     /// Memory capacity in bytes (default: the machine's memory).
@@ -36,6 +39,8 @@ pub struct NodeConfig {
     pub heartbeat: Duration,
     /// First address of the node's pod range; pods get the next free addresses.
     pub pod_range: Ipv4Addr,
+    /// How often each running pod's emptyDir usage is measured against its `sizeLimit`.
+    pub eviction_interval: Duration,
 }
 
 impl NodeConfig {
@@ -47,6 +52,7 @@ impl NodeConfig {
         let data_dir = data_dir.into();
         Self {
             images_dir: data_dir.join("images"),
+            image_ca_files: Vec::new(),
             data_dir,
             cpu_millis: None,
             memory_bytes: None,
@@ -58,6 +64,7 @@ impl NodeConfig {
             log_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             heartbeat: Duration::from_secs(10),
             pod_range: Ipv4Addr::new(10, 64 + (hash % 128) as u8, 0, 0),
+            eviction_interval: Duration::from_secs(5),
             node_name,
         }
     }

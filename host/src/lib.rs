@@ -7,18 +7,19 @@
 //! - [`pod`]: one pod's life, pure decisions in `state`, the task that applies them in `task`.
 //! - [`runtime`]: the wasmtime engine, epoch ticker, compiled-code cache, and running a guest.
 //! - [`sandbox`], [`env`], [`volumes`], [`limits`]: what a guest is granted, and how much.
-//! - [`image`]: fetching wasm; [`logs`]: rotating log files; [`events`]: Events; [`stats`]: CPU and memory use.
+//! - [`image`]: fetching wasm; [`logs`]: rotating log files; [`stats`]: CPU and memory use.
+//! - [`once`]: per-key gates, so that replicas starting together share one image read and one compilation.
 //! - [`endpoint`]: the node's HTTP endpoint (logs, usage summary), where the kubelet's would be.
 
 pub mod agent;
 pub mod config;
 pub mod endpoint;
 pub mod env;
-pub mod events;
 pub mod image;
 pub mod limits;
 pub mod logs;
 pub mod node;
+pub mod once;
 pub mod pod;
 pub mod runtime;
 pub mod sandbox;

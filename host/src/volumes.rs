@@ -77,6 +77,11 @@ pub struct Mount {
     pub read_only: bool,
 }
 
+/// The directory of the volume `name` of the pod whose directory is `pod_root`.
+pub fn dir(pod_root: &Path, name: &str) -> PathBuf {
+    pod_root.join("volumes").join(name)
+}
+
 /// Creates (or refreshes) every volume of `pod` under `pod_root/volumes`.
 pub async fn prepare(
     pod: &Pod,
@@ -86,9 +91,7 @@ pub async fn prepare(
 ) -> Result<BTreeMap<String, VolumeDir>, Error> {
     let mut dirs = BTreeMap::new();
     for volume in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        let dir =
-            prepare_one(volume, &pod_root.join("volumes").join(&volume.name), allowed_host_paths, sources)
-                .await?;
+        let dir = prepare_one(volume, &dir(pod_root, &volume.name), allowed_host_paths, sources).await?;
         dirs.insert(volume.name.clone(), dir);
     }
     Ok(dirs)
@@ -219,6 +222,32 @@ pub fn mounts(container: &Container, volumes: &BTreeMap<String, VolumeDir>) -> R
     Ok(mounts)
 }
 
+/// The bytes a directory tree holds by apparent size (`du --apparent-size`: files, subdirectories and symlinks by
+/// their own length, the root excluded), without following symlinks. The walk stops once the sum exceeds
+/// `stop_above` or after `max_entries` entries, so its cost is bounded whatever a guest puts there; a tree larger
+/// than that reports what was counted (directories count their own size, so such a tree is rarely small).
+pub fn usage(root: &Path, stop_above: u64, max_entries: usize) -> u64 {
+    let mut total = 0u64;
+    let mut entries = 0usize;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(listing) = std::fs::read_dir(&dir) else { continue };
+        for entry in listing.filter_map(Result::ok) {
+            entries += 1;
+            if entries > max_entries || total > stop_above {
+                return total;
+            }
+            // `DirEntry::metadata` does not traverse symlinks: a link counts as itself.
+            let Ok(meta) = entry.metadata() else { continue };
+            total = total.saturating_add(meta.len());
+            if meta.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +274,25 @@ mod tests {
         write_files(dir.path(), &two).unwrap();
         assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"changed");
         assert!(!dir.path().join("b").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn usage_sums_the_tree_without_following_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("huge"), vec![0u8; 1 << 20]).unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("one"), vec![0u8; 1000]).unwrap();
+        std::fs::write(root.join("a/b/two"), vec![0u8; 3000]).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        let own = |p: &str| std::fs::symlink_metadata(root.join(p)).unwrap().len();
+        let expected = 4000 + own("a") + own("a/b") + own("link");
+        assert_eq!(usage(root, u64::MAX, usize::MAX), expected);
+        assert!(usage(root, 0, usize::MAX) > 0, "stops early once over, with what it counted");
+        assert!(usage(root, u64::MAX, 1) < expected, "bounded by the entry budget");
+        assert_eq!(usage(&root.join("missing"), u64::MAX, usize::MAX), 0);
     }
 
     #[cfg(unix)]

@@ -1,5 +1,6 @@
 //! One pod's life on the node: `state` decides (pure, table-tested), `task` does (pulls images, prepares
-//! volumes, runs guests, reports status and events).
+//! volumes, runs guests, reports status and events), `eviction` measures emptyDir volumes against their limits.
 
+pub mod eviction;
 pub mod state;
 pub mod task;

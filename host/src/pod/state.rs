@@ -220,9 +220,10 @@ pub struct Pod {
 
 impl Pod {
     /// The restart policy in force: a pod being deleted restarts nothing, as with the kubelet, which moves a
-    /// deleted pod to Succeeded or Failed once its containers stopped.
+    /// deleted pod to Succeeded or Failed once its containers stopped; nor does a pod that failed as a whole
+    /// (evicted, say).
     pub fn restart_policy(&self) -> RestartPolicy {
-        if self.terminating { RestartPolicy::Never } else { self.policy }
+        if self.terminating || self.failed.is_some() { RestartPolicy::Never } else { self.policy }
     }
 }
 
@@ -389,6 +390,22 @@ mod tests {
             assert_eq!(phase(&p), expected, "{policy:?} app={app:?}");
             assert_eq!(p.restart_policy(), RestartPolicy::Never);
         }
+    }
+
+    #[test]
+    fn a_failed_pod_restarts_nothing_and_says_why() {
+        let running = Run::Running { started: Timestamp::UNIX_EPOCH };
+        let mut p = pod(RestartPolicy::Always, vec![], vec![running]);
+        p.failed =
+            Some(("Evicted".into(), "Usage of EmptyDir volume \"v\" exceeds the limit \"1Mi\". ".into()));
+        assert_eq!(p.restart_policy(), RestartPolicy::Never);
+        assert!(!restarts(p.restart_policy(), false, 137));
+        p.app[0].run = terminated(137);
+        let s = status(&p);
+        assert_eq!((s.phase.as_deref(), s.reason.as_deref()), (Some("Failed"), Some("Evicted")));
+        assert!(s.message.unwrap().starts_with("Usage of EmptyDir volume"));
+        let ready = s.conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+        assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("False", Some("PodCompleted")));
     }
 
     #[test]

@@ -66,6 +66,8 @@ struct Inner {
     engine: Engine,
     pooling: bool,
     cache: cache::Cache,
+    /// One gate per program being loaded, so that replicas starting together compile it once, not once each.
+    loading: crate::once::Gates<String>,
     guests: GuestThreads,
 }
 
@@ -87,6 +89,9 @@ impl Runtime {
         let engine = build_engine(pooling.then_some(config.max_pods))
             .or_else(|_| build_engine(None))
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
+        if pooling {
+            warn_if_mappings_short(config.max_pods);
+        }
         start_ticker(&engine);
         let guests = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.threads.max(1))
@@ -96,7 +101,10 @@ impl Runtime {
             .map_err(Error::Threads)?;
         let cache = cache::Cache::new(&engine, config.cache_dir.clone())?;
         tracing::info!(pooling, "wasm runtime ready");
-        Ok(Self { inner: Arc::new(Inner { engine, pooling, cache, guests: GuestThreads(Some(guests)) }) })
+        let loading = crate::once::Gates::default();
+        Ok(Self {
+            inner: Arc::new(Inner { engine, pooling, cache, loading, guests: GuestThreads(Some(guests)) }),
+        })
     }
 
     /// The engine.
@@ -119,10 +127,15 @@ impl Runtime {
         if let Some(program) = self.inner.cache.memory(digest) {
             return Ok(program);
         }
+        let _turn = self.inner.loading.turn(&digest.to_owned()).await;
+        // Whoever held the gate before may have loaded it.
+        if let Some(program) = self.inner.cache.memory(digest) {
+            return Ok(program);
+        }
         let this = self.clone();
-        let digest = digest.to_owned();
+        let key = digest.to_owned();
         // Compiling takes tens of milliseconds of CPU: keep it off the async workers.
-        tokio::task::spawn_blocking(move || this.inner.cache.load(&this.inner.engine, &digest, &wasm))
+        tokio::task::spawn_blocking(move || this.inner.cache.load(&this.inner.engine, &key, &wasm))
             .await
             .map_err(|e| Error::Compile(e.to_string()))?
     }
@@ -158,9 +171,42 @@ fn pooling_supported() -> bool {
     wasmtime::Memory::new(&mut store, ty).is_ok()
 }
 
+/// Guest stacks the pool holds for `pods` pods: one each, plus a quarter for pods running several containers at
+/// once. The pool maps every stack (and its guard page) up front, so this is what sets the agent's baseline of
+/// memory mappings.
+fn pooled_stacks(pods: u32) -> u32 {
+    pods.saturating_add(pods / 4).saturating_add(16)
+}
+
+/// Warns when a full node would need more memory mappings than Linux allows this process: past the limit,
+/// starting a guest fails with an allocation error.
+fn warn_if_mappings_short(max_pods: u32) {
+    let Some(limit) =
+        std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok())
+    else {
+        return;
+    };
+    // Two mappings per pooled stack (stack and guard page), two per live linear memory, and room for the rest.
+    let needed = 2 * u64::from(pooled_stacks(max_pods)) + 2 * u64::from(max_pods) + 4096;
+    if needed > limit {
+        tracing::warn!(
+            max_pods,
+            needed,
+            limit,
+            "a full node needs more memory mappings than vm.max_map_count allows; raise it \
+             (sysctl -w vm.max_map_count={needed}) or lower the node's maximum pods"
+        );
+    }
+}
+
 fn build_engine(pool_pods: Option<u32>) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    // Copy-on-write memory images map the module's data segment into every instance's memory, splitting each
+    // linear memory into four mappings instead of two; Linux caps a process's mappings (`vm.max_map_count`,
+    // 65,530 by default), which would cap the pods one agent can run near 5,000. Copying the (small) data
+    // segments instead costs microseconds per start.
+    config.memory_init_cow(false);
     if let Some(pods) = pool_pods {
         let pods = pods.max(16);
         let mut pool = PoolingAllocationConfig::new();
@@ -169,7 +215,7 @@ fn build_engine(pool_pods: Option<u32>) -> wasmtime::Result<Engine> {
             .total_core_instances(pods.saturating_mul(8))
             .total_memories(pods.saturating_mul(2))
             .total_tables(pods.saturating_mul(8))
-            .total_stacks(pods.saturating_mul(2))
+            .total_stacks(pooled_stacks(pods))
             .max_memory_size(4 << 30);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }

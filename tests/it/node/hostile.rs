@@ -1,12 +1,13 @@
 //! Hostile guests are contained: file-system escapes, read-only mounts, another pod's files, sockets, a memory
-//! bomb, an infinite loop, a stack overflow, a trap and a stdout flood.
+//! bomb, an infinite loop (time-sliced, and throttled to its CPU limit), a stack overflow, a trap and a stdout
+//! flood.
 
 use std::time::Duration;
 
 use kube::api::DeleteParams;
 use serde_json::json;
 
-use super::{Cluster, TARGETS, guest, phase, terminated, wait_pod};
+use super::{Cluster, TARGETS, guest, http_get, phase, terminated, wait_pod};
 
 #[tokio::test]
 async fn node_fs_escapes_are_denied() {
@@ -168,6 +169,51 @@ async fn node_spinning_guest_does_not_delay_timers_and_deletes_promptly() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+#[tokio::test]
+async fn node_cpu_limit_throttles_a_spinning_guest() {
+    let cluster = Cluster::start(1, |_| {}).await;
+    let names = ["throttled-0", "throttled-1"];
+    for (name, target) in names.iter().zip(TARGETS) {
+        cluster
+            .create_pod(
+                name,
+                "node-0",
+                json!({
+                    "containers": [{"name": "main", "image": guest(target, "spin"),
+                        "resources": {"limits": {"cpu": "100m"}}}]
+                }),
+            )
+            .await;
+    }
+    for name in names {
+        wait_pod(&cluster.pods(), name, 60, |p| phase(p) == "Running").await;
+    }
+    let summary = format!("http://{}/stats/summary", cluster.agents[0].1.log_addr());
+    // Past start-up: instantiation counts as the guest's own time.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (before, started) = (cpu_nanos(&summary, &names).await, tokio::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (after, wall) = (cpu_nanos(&summary, &names).await, started.elapsed());
+    for (i, name) in names.iter().enumerate() {
+        let cores = after[i].saturating_sub(before[i]) as f64 / wall.as_nanos() as f64;
+        // The quota is a tenth of a core; a busy machine only lowers it. One core would mean no throttling.
+        assert!(cores > 0.0 && cores < 0.3, "{name} used {cores:.3} cores over {wall:?}");
+    }
+}
+
+/// The cumulative CPU time of each of `pods`, from the agent's kubelet summary.
+async fn cpu_nanos(summary_url: &str, pods: &[&str]) -> Vec<u64> {
+    let summary: serde_json::Value = serde_json::from_str(&http_get(summary_url).await).unwrap();
+    let listed = summary["pods"].as_array().cloned().unwrap_or_default();
+    pods.iter()
+        .map(|name| {
+            let pod = listed.iter().find(|p| p["podRef"]["name"] == *name);
+            let nanos = pod.and_then(|p| p["cpu"]["usageCoreNanoSeconds"].as_u64());
+            nanos.unwrap_or_else(|| panic!("{name} missing from the summary: {summary}"))
+        })
+        .collect()
 }
 
 #[tokio::test]

@@ -289,7 +289,9 @@ async fn node_deletes_gracefully_and_takes_pods_back_after_restart() {
             "keeper",
             "node-0",
             json!({
-                "containers": [{"name": "main", "image": hello, "args": ["forever"]}]
+                "containers": [{"name": "main", "image": hello, "args": ["forever"],
+                                "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}],
+                "volumes": [{"name": "scratch", "emptyDir": {}}]
             }),
         )
         .await;
@@ -308,7 +310,7 @@ async fn node_deletes_gracefully_and_takes_pods_back_after_restart() {
     })
     .await;
     let uid = pod.metadata.uid.clone().unwrap();
-    assert!(cluster.data_dir(0).join("pods").join(&uid).exists());
+    assert!(cluster.data_dir(0).join("pods").join(&uid).exists(), "the emptyDir survives the restart");
 
     let started = tokio::time::Instant::now();
     cluster

@@ -1,8 +1,8 @@
 //! A scriptable echo: prints its arguments and environment, then runs each argument as a step.
 //!
-//! Steps: `sleep:MS`, `exit:CODE`, `cat:PATH`, `write:PATH:TEXT`, `append:PATH:TEXT`, `ls:PATH`, `cwd`,
-//! `forever` (sleep forever), `stderr:TEXT`, `eof` (read stdin to its end: the node's termination notice).
-//! Anything else is printed as is.
+//! Steps: `sleep:MS`, `exit:CODE`, `cat:PATH`, `write:PATH:TEXT`, `append:PATH:TEXT`, `fill:PATH:BYTES` (write
+//! that many bytes), `ls:PATH`, `cwd`, `forever` (sleep forever), `stderr:TEXT`, `eof` (read stdin to its end: the
+//! node's termination notice). Anything else is printed as is.
 
 use std::io::Write;
 
@@ -45,6 +45,13 @@ fn step(arg: &str) {
                 Err(e) => println!("{op} {path}: err {e}"),
             }
         }
+        "fill" => {
+            let (path, bytes) = rest.split_once(':').unwrap_or((rest, "0"));
+            match fill(path, bytes.parse().unwrap_or(0)) {
+                Ok(()) => println!("fill {path}: ok"),
+                Err(e) => println!("fill {path}: err {e}"),
+            }
+        }
         "ls" => match std::fs::read_dir(rest) {
             Ok(entries) => {
                 let mut names: Vec<String> =
@@ -68,4 +75,17 @@ fn step(arg: &str) {
         }
         _ => println!("{arg}"),
     }
+}
+
+/// Writes `bytes` bytes to `path` in chunks, so that a large file never sits in the guest's memory.
+fn fill(path: &str, bytes: u64) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    let chunk = [b'x'; 64 << 10];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        file.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
 }

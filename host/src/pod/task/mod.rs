@@ -19,10 +19,10 @@ use kube::api::{Patch, PatchParams};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::eviction;
 use super::state::{self, Container, Pod, RestartPolicy, Run};
 use crate::agent::Shared;
 use crate::env::Sources;
-use crate::events;
 use crate::limits::CpuQuota;
 use crate::logs::{self, LogSink};
 use crate::runtime::{Control, Exit, ExitReason, GuestSpec, Program};
@@ -95,14 +95,22 @@ struct Live {
     started: Instant,
 }
 
-/// Runs the pod until `stop` signals; then stops its guests.
+/// Runs the pod until `stop` signals, or until an emptyDir outgrows its limit (the pod is then evicted and waits
+/// for the signal); then stops its guests.
 pub async fn run(shared: Arc<Shared>, pod: K8sPod, placement: Placement, stop: Stop) {
     let mut signal = stop.signal.subscribe();
     let pod_uid = uid(&pod);
     let mut task = Task::new(shared.clone(), pod, placement);
-    tokio::select! {
-        () = task.drive() => {}
-        _ = signal.wait_for(|s| *s != Signal::Run) => {}
+    let limits =
+        if task.finished() { Vec::new() } else { eviction::size_limits(&task.pod, &task.placement.root) };
+    let evicted = tokio::select! {
+        () = task.drive() => None,
+        _ = signal.wait_for(|s| *s != Signal::Run) => None,
+        message = eviction::watch(limits, shared.config.eviction_interval) => Some(message),
+    };
+    if let Some(message) = evicted {
+        task.evict(&message).await;
+        let _ = signal.wait_for(|s| *s != Signal::Run).await;
     }
     task.terminate(signal).await;
     shared.usage.remove(&pod_uid);
@@ -193,16 +201,15 @@ impl Task {
         if index < init { &mut self.model.init[index] } else { &mut self.model.app[index - init] }
     }
 
+    /// Whether the pod reached Succeeded or Failed, now or before the agent took it: nothing runs again.
+    fn finished(&self) -> bool {
+        let terminal = |phase: &str| phase == "Succeeded" || phase == "Failed";
+        terminal(state::phase(&self.model))
+            || self.pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(terminal)
+    }
+
     async fn drive(&mut self) {
-        if matches!(state::phase(&self.model), "Succeeded" | "Failed")
-            || self
-                .pod
-                .status
-                .as_ref()
-                .and_then(|s| s.phase.as_deref())
-                .is_some_and(|p| p == "Succeeded" || p == "Failed")
-        {
-            // Finished before: nothing runs again.
+        if self.finished() {
             std::future::pending::<()>().await;
         }
         // No status is reported before the first start unless something takes time (compiling) or fails: a pod
@@ -434,9 +441,8 @@ impl Task {
     /// Prepares the volumes; false when the pod failed for good (the status says why).
     async fn prepare_volumes(&mut self) -> bool {
         let mut delay = Duration::from_secs(1);
-        if let Err(e) = std::fs::create_dir_all(&self.placement.root) {
-            tracing::warn!(pod = %self.name, error = %e, "cannot create the pod directory");
-        }
+        // The pod's directory is made by the first volume that needs one: a directory per pod would cost every
+        // pod start a mkdir, which is not cheap on a busy ext4.
         loop {
             let sources = Sources::new(self.shared.client.clone(), &self.namespace);
             match volumes::prepare(
@@ -541,7 +547,8 @@ impl Task {
     }
 
     fn event(&self, kind: &str, reason: &str, message: &str) {
-        events::emit(&self.shared, &self.pod, kind, reason, message);
+        let kind = if kind == "Warning" { events::Kind::Warning } else { events::Kind::Normal };
+        self.shared.events.event(&self.pod, kind, reason, reason, message.to_owned());
     }
 
     /// Patches the status when it changed.

@@ -2,12 +2,16 @@
 //! reaches end-of-file, where a container would get SIGTERM), the task waits up to the grace period for them to
 //! exit, kills what still runs (exit code 137, reason Error, as after SIGKILL), records each end, and reports the
 //! final status. Nothing restarts meanwhile, and a pod whose containers all ended moves to Succeeded or Failed.
+//!
+//! Eviction stops the guests the same way without a grace period, as the kubelet does for an emptyDir over its
+//! limit, and leaves the pod Failed with reason Evicted.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use super::{Signal, Task};
+use crate::pod::eviction;
 
 impl Task {
     /// Stops the guests as `signal` asks (it no longer says [`Signal::Run`]).
@@ -17,9 +21,8 @@ impl Task {
             Signal::Run | Signal::Kill => return self.kill_all(),
         };
         self.model.terminating = true;
-        for (index, live) in &self.live {
-            let name = self.container_name(*index);
-            self.event("Normal", "Killing", &format!("Stopping container {name}"));
+        self.announce_stop();
+        for live in self.live.values() {
             live.control.notify();
         }
         let noticed = tokio::time::Instant::now();
@@ -38,6 +41,33 @@ impl Task {
                 },
             }
         }
+        self.kill_and_reap().await;
+        self.report().await;
+    }
+
+    /// Evicts the pod for `message`: the Warning Event, then its guests killed at once and never restarted, and
+    /// the pod Failed with reason Evicted. A pod that already finished stays as it ended.
+    pub(super) async fn evict(&mut self, message: &str) {
+        if self.finished() {
+            return;
+        }
+        self.model.failed = Some((eviction::REASON.to_owned(), message.to_owned()));
+        self.event("Warning", eviction::REASON, message);
+        self.announce_stop();
+        self.kill_and_reap().await;
+        self.report().await;
+    }
+
+    /// Records a Killing Event for every running container, as the kubelet does before stopping it.
+    fn announce_stop(&self) {
+        for index in self.live.keys() {
+            let name = self.container_name(*index);
+            self.event("Normal", "Killing", &format!("Stopping container {name}"));
+        }
+    }
+
+    /// Kills what still runs and records how each run ended.
+    async fn kill_and_reap(&mut self) {
         self.kill_all();
         // A killed guest ends within one time slice, or at once when it waits in a host call.
         while let Some(joined) = self.running.join_next().await {
@@ -45,7 +75,6 @@ impl Task {
                 self.finish(index, exit).await;
             }
         }
-        self.report().await;
     }
 
     /// Kills every running guest now.
