@@ -6,12 +6,15 @@
 //! reports every replica updated and available). The guest is `hello` from examples/guests, whose compiled code
 //! is cached by a first pod before anything is timed.
 
+use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Builds the guests as the tests do and returns the hello module.
@@ -51,13 +54,72 @@ fn deployment(name: &str, replicas: i32, greeting: &str) -> Deployment {
     .expect("deployment")
 }
 
-async fn running(pods: &Api<Pod>, app: &str) -> usize {
-    let list = pods.list(&ListParams::default().labels(&format!("app={app}"))).await.expect("list");
-    list.items
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-        .count()
+/// When each stage of the pod pipeline was first seen for one app's pods, through a watch (as `kubectl rollout
+/// status` and `kubectl get -w` see it): created by the ReplicaSet controller, bound by the scheduler, Running
+/// on the node.
+#[derive(Default)]
+struct Stages {
+    created: HashMap<String, Instant>,
+    bound: HashMap<String, Instant>,
+    running: HashMap<String, Instant>,
+}
+
+impl Stages {
+    fn record(&mut self, pod: &Pod, at: Instant) {
+        let Some(name) = pod.metadata.name.clone() else { return };
+        if pod.metadata.deletion_timestamp.is_some() {
+            return;
+        }
+        self.created.entry(name.clone()).or_insert(at);
+        if pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
+            self.bound.entry(name.clone()).or_insert(at);
+        }
+        if pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
+            self.running.entry(name).or_insert(at);
+        }
+    }
+
+    /// When the last pod reached each stage, from `start`.
+    fn report(&self, start: Instant) -> String {
+        let last = |m: &HashMap<String, Instant>| {
+            m.values().max().map_or(Duration::ZERO, |t| t.saturating_duration_since(start)).as_secs_f64()
+        };
+        format!(
+            "all created {:.2} s, all bound {:.2} s, all Running {:.2} s",
+            last(&self.created),
+            last(&self.bound),
+            last(&self.running)
+        )
+    }
+}
+
+/// Watches the pods of `app` until `want` of them are Running; returns the stages seen.
+async fn until_running(pods: &Api<Pod>, app: &str, want: usize) -> Stages {
+    let config = watcher::Config::default().labels(&format!("app={app}"));
+    let mut events = watcher(pods.clone(), config).boxed();
+    let mut stages = Stages::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    while stages.running.len() < want {
+        let event = tokio::time::timeout_at(deadline, events.next()).await;
+        let Ok(Some(event)) = event else {
+            panic!("{app}: {} of {want} Running after 300 s", stages.running.len())
+        };
+        if let Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) = event {
+            stages.record(&pod, Instant::now());
+        }
+    }
+    stages
+}
+
+/// CPU time (user + system) the process has used so far, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the parenthesised command name; utime and stime are the 12th and 13th of those.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // Linux reports these in clock ticks of 1/100 s.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 #[tokio::main]
@@ -86,28 +148,27 @@ async fn main() {
     let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client, "default");
-    let wait = |what: &'static str, app: &'static str, want: usize| {
-        let pods = pods.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(300);
-            while running(&pods, app).await < want {
-                assert!(Instant::now() < deadline, "{what}: not done in 300 s");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
 
     // Warm the compiled-code cache.
     deploys.create(&PostParams::default(), &deployment("warm", 1, "warm")).await.expect("warm");
-    wait("warm-up", "warm", 1).await;
+    until_running(&pods, "warm", 1).await;
 
+    let watching = tokio::spawn({
+        let pods = pods.clone();
+        async move { until_running(&pods, "big", 1000).await }
+    });
+    // Let the watch establish before the clock starts.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = server.id().expect("wctl up runs");
+    let cpu = cpu_seconds(pid);
     let started = Instant::now();
     deploys.create(&PostParams::default(), &deployment("big", 1000, "one")).await.expect("create");
-    wait("1,000 replicas", "big", 1000).await;
+    let stages = watching.await.expect("watch");
     println!("1,000-replica Deployment, create to all Running: {:?}", started.elapsed());
+    println!("  ({}; wctl up used {:.2} s of CPU)", stages.report(started), cpu_seconds(pid) - cpu);
 
     deploys.create(&PostParams::default(), &deployment("roll", 100, "one")).await.expect("create");
-    wait("100 replicas", "roll", 100).await;
+    until_running(&pods, "roll", 100).await;
     let started = Instant::now();
     let change = serde_json::json!({"spec": {"template": {"spec": {"containers": [
         {"name": "main", "env": [{"name": "GREETING", "value": "two"}]}]}}}});

@@ -1,6 +1,7 @@
 //! `wctl controllers`: run the controllers as their own process against an API server.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Arguments of `wctl controllers`.
 #[derive(clap::Args)]
@@ -8,11 +9,36 @@ pub struct ControllersArgs {
     /// Kubeconfig of the API server.
     #[arg(long)]
     kubeconfig: PathBuf,
+    #[command(flatten)]
+    options: ControllerFlags,
+}
+
+/// The controllers' settings, shared by `wctl controllers` and `wctl up`.
+#[derive(clap::Args)]
+pub struct ControllerFlags {
+    /// Seconds a node may go without renewing its Lease before it is marked Ready=Unknown and tainted
+    /// unreachable (Kubernetes: 40).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    node_monitor_grace_period: u64,
+    /// Seconds pods without their own toleration stay on an unreachable or not-ready node before they are
+    /// evicted and replaced elsewhere (Kubernetes: 300; shorter here so that edge nodes recover fast).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    default_unreachable_toleration_seconds: u64,
+}
+
+impl ControllerFlags {
+    /// The controllers' options these flags give.
+    pub fn options(&self) -> controllers::Options {
+        let mut options = controllers::Options::default();
+        options.node_lifecycle.grace = Duration::from_secs(self.node_monitor_grace_period);
+        options.node_lifecycle.eviction = Duration::from_secs(self.default_unreachable_toleration_seconds);
+        options
+    }
 }
 
 pub async fn run(args: ControllersArgs) -> anyhow::Result<()> {
     let client = super::client_from_kubeconfig(&args.kubeconfig).await?;
-    let controllers = controllers::Controllers::start(client);
+    let controllers = controllers::Controllers::start_with(client, args.options.options());
     println!("controllers running");
     super::up::shutdown_signal().await;
     eprintln!("shutting down");

@@ -27,6 +27,11 @@ pub struct UpArgs {
     /// How many pods the local node accepts (Kubernetes' default is 110).
     #[arg(long, default_value_t = 110)]
     max_pods: u32,
+    /// PEM file of CA certificates to trust for https:// images besides the public roots (repeatable).
+    #[arg(long = "image-ca", value_name = "FILE")]
+    image_ca: Vec<PathBuf>,
+    #[command(flatten)]
+    controllers: super::controllers::ControllerFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -39,9 +44,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut server = Server::start(ServerConfig::new(args.listen, &data_dir)).await?;
     let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
     let scheduler = scheduler::Service::start(client.clone(), scheduler::Options::default());
-    let controllers = controllers::Controllers::start(client.clone());
+    let controllers = controllers::Controllers::start_with(client.clone(), args.controllers.options());
     let mut node = host::NodeConfig::new(&args.node_name, data_dir.join("node"));
     node.max_pods = args.max_pods;
+    node.image_ca_files = args.image_ca;
     let agent = host::Agent::start(client, node).await.context("cannot start the local node agent")?;
     for file in &args.apply {
         apply_file(server.registry(), file).await?;
