@@ -98,17 +98,18 @@ where
         let _ = self.reader.wait_until_ready().await;
     }
 
-    /// Every change from now on (the object as it now is, or as it was when deleted). A subscriber that falls
-    /// behind gets the whole cache again instead of the changes it missed.
-    pub fn subscribe(&self) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static {
+    /// Every change from now on (the object as it now is, or as it was when deleted), shared with the other
+    /// subscribers rather than copied for each. A subscriber that falls behind gets the whole cache again
+    /// instead of the changes it missed.
+    pub fn subscribe(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
         let state = (self.changes.subscribe(), self.reader.clone(), VecDeque::<Arc<K>>::new());
         futures::stream::unfold(state, |(mut rx, cache, mut pending)| async move {
             loop {
                 if let Some(object) = pending.pop_front() {
-                    return Some((Ok((*object).clone()), (rx, cache, pending)));
+                    return Some((object, (rx, cache, pending)));
                 }
                 match rx.recv().await {
-                    Ok(object) => return Some((Ok((*object).clone()), (rx, cache, pending))),
+                    Ok(object) => return Some((object, (rx, cache, pending))),
                     Err(broadcast::error::RecvError::Lagged(_)) => pending.extend(cache.state()),
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }

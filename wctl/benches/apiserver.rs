@@ -1,7 +1,9 @@
 //! API server benchmark: `cargo bench -p wctl --bench apiserver`.
 //!
-//! Starts the release `wctl up` in a temporary data directory and drives it over HTTP from this process, on the
-//! same machine, so client and server share the cores. The load generator is deliberately thin (pre-serialised
+//! Starts the release `wctl up` in a temporary data directory, with only the API server (`--disable-agent
+//! --disable-scheduler --disable-controllers`; `WHARF_BENCH_ALL=1` keeps every component, whose caches of the
+//! pods then share the process), and drives it over HTTP from this process, on the same machine, so client and
+//! server share the cores. The load generator is deliberately thin (pre-serialised
 //! bodies, responses checked by status code, watch events located by a substring search) so that the figures
 //! describe the server rather than a client's JSON decoding. Prints one line per figure; the numbers recorded in
 //! BENCHMARKS.md come from this program.
@@ -91,8 +93,13 @@ async fn create_pods(http: &Http, base: &str, ns: &str, count: usize, clients: u
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let everything = std::env::var_os("WHARF_BENCH_ALL").is_some();
+    let alone: &[&str] =
+        if everything { &[] } else { &["--disable-agent", "--disable-scheduler", "--disable-controllers"] };
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_wctl"))
-        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .args(alone)
+        .arg("--data-dir")
         .arg(dir.path())
         .env("WHARF_LOG", "warn")
         .stdout(Stdio::piped())
@@ -110,6 +117,7 @@ async fn main() {
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build_http();
+    println!("wctl up with {}", if everything { "every component" } else { "the API server alone" });
     println!(
         "machine: {} cores; server pid {pid}; idle RSS {} KiB",
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),

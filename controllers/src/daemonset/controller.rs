@@ -58,12 +58,12 @@ pub async fn run(
         ),
     });
     let placement = Mutex::new(HashMap::new());
-    Controller::for_stream(sets.subscribe(), sets.store())
-        .watches_stream(pods.subscribe(), move |pod: Pod| {
+    Controller::for_shared_stream(sets.subscribe(), sets.store())
+        .watches_shared_stream(pods.subscribe(), move |pod: Arc<Pod>| {
             observer.observe(&pod);
             sets_of(&set_store, &pod)
         })
-        .watches_stream(nodes.subscribe(), move |node: Node| {
+        .watches_shared_stream(nodes.subscribe(), move |node: Arc<Node>| {
             if placement_changed(&placement, &node) { every(&all_sets) } else { Vec::new() }
         })
         .graceful_shutdown_on(async move { stop.cancelled().await })

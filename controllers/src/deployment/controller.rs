@@ -52,10 +52,12 @@ pub async fn run(
             events::Source { component: "deployment-controller".to_owned(), host: None },
         ),
     });
-    Controller::for_stream(deployments.subscribe(), deployments.store())
-        .watches_stream(sets.subscribe(), move |rs: ReplicaSet| deployments_of(&deployment_store, &rs))
+    Controller::for_shared_stream(deployments.subscribe(), deployments.store())
+        .watches_shared_stream(sets.subscribe(), move |rs: Arc<ReplicaSet>| {
+            deployments_of(&deployment_store, &rs)
+        })
         // Recreate waits for the old pods to stop: their deletions wake the Deployment.
-        .watches_stream(pods.subscribe(), move |pod: Pod| {
+        .watches_shared_stream(pods.subscribe(), move |pod: Arc<Pod>| {
             let namespace = pod.namespace().unwrap_or_default();
             owners::controller_of(&pod.metadata)
                 .filter(|o| o.kind == "ReplicaSet")

@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, Preconditions,
 };
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
@@ -21,6 +22,10 @@ use tokio_util::task::TaskTracker;
 use super::plan::{self, AsDependent, AsOwner, DependentRef, Owner, Propagation};
 use crate::error::{Error, Result, is_status};
 use crate::informer::Informer;
+
+/// What the collector caches of each object: its metadata, which is all it reads (owner references, finalizers,
+/// deletion), watched with metadata-only requests as Kubernetes' garbage collector does.
+type Meta = PartialObjectMeta<DynamicObject>;
 
 /// How often every object is looked at anyway, for owners of kinds that are not watched.
 const RESYNC: Duration = Duration::from_secs(600);
@@ -44,7 +49,7 @@ const KINDS: [(&str, &str, &str, &str, bool); 11] = [
 struct Kind {
     resource: ApiResource,
     namespaced: bool,
-    informer: Informer<DynamicObject>,
+    informer: Informer<Meta>,
 }
 
 impl Kind {
@@ -74,7 +79,7 @@ pub async fn run(client: Client, tracker: &TaskTracker, stop: CancellationToken)
         .map(|(group, version, kind, plural, namespaced)| {
             let gvk = GroupVersionKind::gvk(group, version, kind);
             let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
-            let api = Api::all_with(client.clone(), &resource);
+            let api = Api::<Meta>::all_with(client.clone(), &resource);
             let informer = Informer::start_with(api, resource.clone(), tracker, &stop);
             Arc::new(Kind { resource, namespaced: *namespaced, informer })
         })
@@ -85,7 +90,7 @@ pub async fn run(client: Client, tracker: &TaskTracker, stop: CancellationToken)
     let mut controllers = FuturesUnordered::new();
     for own in 0..kinds.len() {
         let kind = &kinds[own];
-        let mut controller = Controller::for_stream_with(
+        let mut controller = Controller::for_shared_stream_with(
             kind.informer.subscribe(),
             kind.informer.store(),
             kind.resource.clone(),
@@ -93,9 +98,9 @@ pub async fn run(client: Client, tracker: &TaskTracker, stop: CancellationToken)
         for other in &kinds {
             let store = kind.informer.store();
             let resource = kind.resource.clone();
-            controller = controller.watches_stream_with(
+            controller = controller.watches_shared_stream_with(
                 other.informer.subscribe(),
-                move |object: DynamicObject| related(&store, &resource, &object),
+                move |object: Arc<Meta>| related(&store, &resource, &object),
                 other.resource.clone(),
             );
         }
@@ -113,13 +118,9 @@ pub async fn run(client: Client, tracker: &TaskTracker, stop: CancellationToken)
 
 /// The objects of the controller's kind (in `store`) that a change of `object` concerns: its owners of that
 /// kind (a dependent changed or went away), and, when it is gone or going, its dependents of that kind.
-fn related(
-    store: &Store<DynamicObject>,
-    resource: &ApiResource,
-    object: &DynamicObject,
-) -> Vec<ObjectRef<DynamicObject>> {
+fn related(store: &Store<Meta>, resource: &ApiResource, object: &Meta) -> Vec<ObjectRef<Meta>> {
     let namespace = object.namespace();
-    let mut refs: Vec<ObjectRef<DynamicObject>> = object
+    let mut refs: Vec<ObjectRef<Meta>> = object
         .owner_references()
         .iter()
         .filter(|r| r.api_version == resource.api_version && r.kind == resource.kind)
@@ -143,7 +144,7 @@ fn related(
     refs
 }
 
-async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(object: Arc<Meta>, ctx: Arc<Context>) -> Result<Action> {
     let kind = &ctx.kinds[ctx.own];
     let namespace = object.namespace();
     let api = kind.api(&ctx.client, namespace.as_deref());
@@ -225,7 +226,7 @@ async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Acti
 }
 
 /// Every watched object that has `owner` among its owner references, with its kind.
-fn dependents_of(ctx: &Context, owner: &DynamicObject) -> Vec<(Arc<Kind>, Arc<DynamicObject>)> {
+fn dependents_of(ctx: &Context, owner: &Meta) -> Vec<(Arc<Kind>, Arc<Meta>)> {
     let Some(uid) = owner.uid() else { return Vec::new() };
     ctx.kinds
         .iter()
@@ -253,12 +254,12 @@ async fn owner_state(ctx: &Context, namespace: Option<&str>, r: &OwnerReference)
     };
     let cached = kind.informer.store().get(&key);
     let owner = match cached {
-        Some(owner) if owner.metadata.uid.as_deref() == Some(r.uid.as_str()) => Some((*owner).clone()),
-        _ => kind.api(&ctx.client, namespace).get_opt(&r.name).await?,
+        Some(owner) if owner.metadata.uid.as_deref() == Some(r.uid.as_str()) => Some(owner.metadata.clone()),
+        _ => kind.api(&ctx.client, namespace).get_opt(&r.name).await?.map(|o| o.metadata),
     };
     Ok(match owner {
-        Some(o) if o.metadata.uid.as_deref() == Some(r.uid.as_str()) => {
-            if o.metadata.deletion_timestamp.is_some() && plan::has_finalizer(&o.metadata, plan::FOREGROUND) {
+        Some(o) if o.uid.as_deref() == Some(r.uid.as_str()) => {
+            if o.deletion_timestamp.is_some() && plan::has_finalizer(&o, plan::FOREGROUND) {
                 Owner::WaitingForDependents
             } else {
                 Owner::Present
@@ -270,7 +271,7 @@ async fn owner_state(ctx: &Context, namespace: Option<&str>, r: &OwnerReference)
 
 async fn set_owner_references(
     api: &Api<DynamicObject>,
-    object: &DynamicObject,
+    object: &Meta,
     refs: &[&OwnerReference],
 ) -> Result<()> {
     let body =
@@ -282,7 +283,7 @@ async fn set_owner_references(
     }
 }
 
-async fn delete(api: &Api<DynamicObject>, object: &DynamicObject, propagation: Propagation) -> Result<()> {
+async fn delete(api: &Api<DynamicObject>, object: &Meta, propagation: Propagation) -> Result<()> {
     let params = DeleteParams {
         preconditions: Some(Preconditions { uid: object.metadata.uid.clone(), resource_version: None }),
         propagation_policy: Some(match propagation {
@@ -300,7 +301,7 @@ async fn delete(api: &Api<DynamicObject>, object: &DynamicObject, propagation: P
     }
 }
 
-fn error_policy(_object: Arc<DynamicObject>, error: &Error, _ctx: Arc<Context>) -> Action {
+fn error_policy(_object: Arc<Meta>, error: &Error, _ctx: Arc<Context>) -> Action {
     tracing::debug!(error = %error, source = ?std::error::Error::source(error), "garbage collection failed");
     Action::requeue(Duration::from_millis(500))
 }

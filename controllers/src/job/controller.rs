@@ -56,8 +56,8 @@ pub async fn run(
         ),
         backoff,
     });
-    Controller::for_stream(jobs.subscribe(), jobs.store())
-        .watches_stream(pods.subscribe(), move |pod: Pod| {
+    Controller::for_shared_stream(jobs.subscribe(), jobs.store())
+        .watches_shared_stream(pods.subscribe(), move |pod: Arc<Pod>| {
             observer.observe(&pod);
             jobs_of(&job_store, &pod)
         })

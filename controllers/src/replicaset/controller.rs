@@ -47,8 +47,8 @@ pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Po
             events::Source { component: "replicaset-controller".to_owned(), host: None },
         ),
     });
-    Controller::for_stream(sets.subscribe(), sets.store())
-        .watches_stream(pods.subscribe(), move |pod: Pod| {
+    Controller::for_shared_stream(sets.subscribe(), sets.store())
+        .watches_shared_stream(pods.subscribe(), move |pod: Arc<Pod>| {
             observer.observe(&pod);
             owners_of(&set_store, &pod)
         })

@@ -30,6 +30,15 @@ pub struct UpArgs {
     /// PEM file of CA certificates to trust for https:// images besides the public roots (repeatable).
     #[arg(long = "image-ca", value_name = "FILE")]
     image_ca: Vec<PathBuf>,
+    /// Run no local node agent: pods run on nodes joined with `wctl node` (k3s' --disable-agent).
+    #[arg(long)]
+    disable_agent: bool,
+    /// Run no scheduler: pods stay pending unless something else binds them.
+    #[arg(long)]
+    disable_scheduler: bool,
+    /// Run no controllers (ReplicaSet, Deployment, Job, DaemonSet, node lifecycle, garbage collection).
+    #[arg(long)]
+    disable_controllers: bool,
     #[command(flatten)]
     controllers: super::controllers::ControllerFlags,
 }
@@ -43,12 +52,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let mut server = Server::start(ServerConfig::new(args.listen, &data_dir)).await?;
     let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
-    let scheduler = scheduler::Service::start(client.clone(), scheduler::Options::default());
-    let controllers = controllers::Controllers::start_with(client.clone(), args.controllers.options());
-    let mut node = host::NodeConfig::new(&args.node_name, data_dir.join("node"));
-    node.max_pods = args.max_pods;
-    node.image_ca_files = args.image_ca;
-    let agent = host::Agent::start(client, node).await.context("cannot start the local node agent")?;
+    let scheduler = (!args.disable_scheduler)
+        .then(|| scheduler::Service::start(client.clone(), scheduler::Options::default()));
+    let controllers = (!args.disable_controllers)
+        .then(|| controllers::Controllers::start_with(client.clone(), args.controllers.options()));
+    let agent = if args.disable_agent {
+        None
+    } else {
+        let mut node = host::NodeConfig::new(&args.node_name, data_dir.join("node"));
+        node.max_pods = args.max_pods;
+        node.image_ca_files = args.image_ca;
+        Some(host::Agent::start(client, node).await.context("cannot start the local node agent")?)
+    };
     for file in &args.apply {
         apply_file(server.registry(), file).await?;
     }
@@ -60,9 +75,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         () = server.wait() => bail!("the API server stopped unexpectedly; see the log above"),
     }
     eprintln!("shutting down");
-    agent.shutdown().await;
-    scheduler.shutdown().await;
-    controllers.shutdown().await;
+    if let Some(agent) = agent {
+        agent.shutdown().await;
+    }
+    if let Some(scheduler) = scheduler {
+        scheduler.shutdown().await;
+    }
+    if let Some(controllers) = controllers {
+        controllers.shutdown().await;
+    }
     server.shutdown().await;
     Ok(())
 }
