@@ -104,7 +104,8 @@ fn sets_of(sets: &Store<DaemonSet>, pod: &Pod) -> Vec<ObjectRef<DaemonSet>> {
 async fn reconcile(set: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action> {
     let namespace = set.namespace().unwrap_or_default();
     let uid = set.uid().unwrap_or_default();
-    let pods: Vec<Arc<Pod>> = ctx.pods.state_filter(|p| p.namespace().as_deref() == Some(namespace.as_str()));
+    let pods: Vec<Arc<Pod>> =
+        ctx.pods.state_filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()));
     let nodes = ctx.nodes.state();
     let manage = ctx.expectations.satisfied(&uid, &pods);
     let plan =

@@ -208,7 +208,8 @@ async fn reconcile(object: Arc<Meta>, ctx: Arc<Context>) -> Result<Action> {
     for r in object.owner_references() {
         owners.insert(r.uid.clone(), owner_state(&ctx, namespace.as_deref(), r).await?);
     }
-    let has_dependents = !dependents_of(&ctx, &object).is_empty();
+    // Finding dependents scans every cache: only done when an owner waits for this object to go.
+    let has_dependents = || !dependents_of(&ctx, &object).is_empty();
     match plan::as_dependent(
         &object.metadata,
         |r| owners.get(&r.uid).copied().unwrap_or(Owner::Present),

@@ -57,7 +57,7 @@ pub enum AsDependent {
 pub fn as_dependent(
     meta: &ObjectMeta,
     owner: impl Fn(&OwnerReference) -> Owner,
-    has_dependents: bool,
+    has_dependents: impl FnOnce() -> bool,
 ) -> AsDependent {
     let refs = meta.owner_references.as_deref().unwrap_or_default();
     if refs.is_empty() || (meta.deletion_timestamp.is_some() && !has_finalizer(meta, FOREGROUND)) {
@@ -82,7 +82,7 @@ pub fn as_dependent(
         // Already being deleted in the foreground; its own dependents are handled as an owner.
         return AsDependent::Keep;
     }
-    if !waiting.is_empty() && has_dependents {
+    if !waiting.is_empty() && has_dependents() {
         // An owner waits for this one, which has dependents of its own: they must go first.
         return AsDependent::Delete(Propagation::Foreground);
     }
@@ -212,7 +212,7 @@ mod tests {
             ("orphan finalizer kept", meta(&["gone"], false, &[ORPHAN]), false, Delete(Propagation::Orphan)),
         ];
         for (name, m, has_dependents, expected) in cases {
-            assert_eq!(as_dependent(&m, lookup, has_dependents), expected, "{name}");
+            assert_eq!(as_dependent(&m, lookup, || has_dependents), expected, "{name}");
         }
     }
 

@@ -79,7 +79,8 @@ fn jobs_of(jobs: &Store<Job>, pod: &Pod) -> Vec<ObjectRef<Job>> {
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action> {
     let namespace = job.namespace().unwrap_or_default();
     let uid = job.uid().unwrap_or_default();
-    let pods: Vec<Arc<Pod>> = ctx.pods.state_filter(|p| p.namespace().as_deref() == Some(namespace.as_str()));
+    let pods: Vec<Arc<Pod>> =
+        ctx.pods.state_filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()));
     let manage = ctx.expectations.satisfied(&uid, &pods);
     let plan = plan::plan(plan::Input {
         job: &job,

@@ -70,7 +70,8 @@ fn owners_of(sets: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> 
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
     let namespace = rs.namespace().unwrap_or_default();
     let uid = rs.uid().unwrap_or_default();
-    let pods: Vec<Arc<Pod>> = ctx.pods.state_filter(|p| p.namespace().as_deref() == Some(namespace.as_str()));
+    let pods: Vec<Arc<Pod>> =
+        ctx.pods.state_filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()));
     let manage = ctx.expectations.satisfied(&uid, &pods);
     let plan = plan::plan(&rs, &pods, manage, Timestamp::now())?;
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);

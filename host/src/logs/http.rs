@@ -45,7 +45,7 @@ async fn logs(
         return (StatusCode::NOT_FOUND, plain, format!("no logs for pod {namespace}/{pod}\n"))
             .into_response();
     };
-    let Some(file) = read::pick(&pod_dir.join(&container), options.previous) else {
+    let Some(file) = read::pick(&pod_dir, &container, options.previous) else {
         let what = if options.previous { "previous terminated container" } else { "container" };
         return (StatusCode::NOT_FOUND, plain, format!("{what} {container:?} in pod {pod:?} has no logs\n"))
             .into_response();
@@ -92,7 +92,7 @@ impl Follow {
             if !chunk.is_empty() {
                 return self.limit(chunk);
             }
-            let newest = read::pick(&self.pod_dir.join(&self.container), false);
+            let newest = read::pick(&self.pod_dir, &self.container, false);
             if !self.pod_dir.exists() || newest.as_deref() != Some(self.file.as_path()) {
                 return None;
             }

@@ -55,16 +55,17 @@ pub fn format(line: &Line, timestamps: bool, out: &mut String) {
     }
 }
 
-/// The run files of a container, by restart number, oldest first.
-pub fn runs(container_dir: &Path) -> Vec<(u32, PathBuf)> {
-    let mut runs: Vec<(u32, PathBuf)> = std::fs::read_dir(container_dir)
+/// The run files of a container of the pod whose logs are in `pod_dir`, by restart number, oldest first.
+pub fn runs(pod_dir: &Path, container: &str) -> Vec<(u32, PathBuf)> {
+    let mut runs: Vec<(u32, PathBuf)> = std::fs::read_dir(pod_dir)
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let n = name.strip_suffix(".log")?.parse().ok()?;
-            Some((n, e.path()))
+            let (owner, n) = name.strip_suffix(".log")?.rsplit_once('_')?;
+            (owner == container).then_some(())?;
+            Some((n.parse().ok()?, e.path()))
         })
         .collect();
     runs.sort();
@@ -72,8 +73,8 @@ pub fn runs(container_dir: &Path) -> Vec<(u32, PathBuf)> {
 }
 
 /// The file of the run asked for (current, or the one before with `previous`).
-pub fn pick(container_dir: &Path, previous: bool) -> Option<PathBuf> {
-    let runs = runs(container_dir);
+pub fn pick(pod_dir: &Path, container: &str, previous: bool) -> Option<PathBuf> {
+    let runs = runs(pod_dir, container);
     let index = runs.len().checked_sub(if previous { 2 } else { 1 })?;
     runs.into_iter().nth(index).map(|(_, p)| p)
 }
@@ -136,18 +137,23 @@ mod tests {
     #[test]
     fn reads_with_options() {
         let dir = tempfile::tempdir().unwrap();
-        let c = dir.path().join("c");
-        std::fs::create_dir_all(&c).unwrap();
-        std::fs::write(c.join("0.log"), "2024-01-01T00:00:00Z stdout F old\n").unwrap();
-        std::fs::write(c.join("1.log.1"), "2024-01-01T00:00:00Z stdout F a\n").unwrap();
-        std::fs::write(c.join("1.log"), "2024-01-01T00:00:01Z stdout F b\n2024-01-01T00:00:02Z stderr F c\n")
-            .unwrap();
-        let current = pick(&c, false).unwrap();
+        let c = dir.path();
+        std::fs::write(c.join("c_0.log"), "2024-01-01T00:00:00Z stdout F old\n").unwrap();
+        std::fs::write(c.join("c_1.log.1"), "2024-01-01T00:00:00Z stdout F a\n").unwrap();
+        std::fs::write(
+            c.join("c_1.log"),
+            "2024-01-01T00:00:01Z stdout F b\n2024-01-01T00:00:02Z stderr F c\n",
+        )
+        .unwrap();
+        // Another container's runs are not this one's.
+        std::fs::write(c.join("c-side_7.log"), "2024-01-01T00:00:03Z stdout F other\n").unwrap();
+        let current = pick(c, "c", false).unwrap();
         assert_eq!(read(&current, &LogOptions::default()).0, "a\nb\nc\n");
         let tail = LogOptions { tail_lines: Some(1), ..LogOptions::default() };
         assert_eq!(read(&current, &tail).0, "c\n");
         let limited = LogOptions { limit_bytes: Some(3), ..LogOptions::default() };
         assert_eq!(read(&current, &limited).0, "a\nb");
-        assert_eq!(read(&pick(&c, true).unwrap(), &LogOptions::default()).0, "old\n");
+        assert_eq!(read(&pick(c, "c", true).unwrap(), &LogOptions::default()).0, "old\n");
+        assert_eq!(runs(c, "c-side").len(), 1);
     }
 }

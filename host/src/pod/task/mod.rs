@@ -402,7 +402,7 @@ impl Task {
             crate::env::resolve(&self.pod, spec, &sources).await.map_err(|e| config_error(e.to_string()))?;
         let mounts = volumes::mounts(spec, &self.volumes).map_err(|e| config_error(e.to_string()))?;
         let path = logs::run_file(&self.placement.logs, &spec.name, restart);
-        prune_old_runs(&path, restart);
+        prune_old_runs(&self.placement.logs, &spec.name, restart);
         let (stdout, stderr) = LogSink::pair(&path, self.shared.config.log_limits)
             .map_err(|e| ("CreateContainerError", format!("cannot open the log file: {e}")))?;
         let network = self
@@ -572,9 +572,8 @@ fn expand_all(values: Option<&Vec<String>>, env: &[(String, String)]) -> Vec<Str
 }
 
 /// Keeps the current and previous runs' logs only, so restarts cannot fill the disk.
-fn prune_old_runs(current: &std::path::Path, restart: u32) {
-    let Some(dir) = current.parent() else { return };
-    for (n, path) in logs::read::runs(dir) {
+fn prune_old_runs(pod_logs: &std::path::Path, container: &str, restart: u32) {
+    for (n, path) in logs::read::runs(pod_logs, container) {
         if n + 1 < restart {
             let _ = std::fs::remove_file(&path);
             let mut rotated = path.into_os_string();
