@@ -86,12 +86,10 @@ impl Runtime {
     /// Builds the engine, starts the epoch ticker and the guest threads, and opens the cache.
     pub fn new(config: &RuntimeConfig) -> Result<Self, Error> {
         let pooling = pooling_supported();
-        let engine = build_engine(pooling.then_some(config.max_pods))
-            .or_else(|_| build_engine(None))
+        let cow = copy_on_write_images(config.max_pods);
+        let engine = build_engine(pooling.then_some(config.max_pods), cow)
+            .or_else(|_| build_engine(None, cow))
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
-        if pooling {
-            warn_if_mappings_short(config.max_pods);
-        }
         start_ticker(&engine);
         let guests = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.threads.max(1))
@@ -100,7 +98,7 @@ impl Runtime {
             .build()
             .map_err(Error::Threads)?;
         let cache = cache::Cache::new(&engine, config.cache_dir.clone())?;
-        tracing::info!(pooling, "wasm runtime ready");
+        tracing::info!(pooling, copy_on_write_images = cow, "wasm runtime ready");
         let loading = crate::once::Gates::default();
         Ok(Self {
             inner: Arc::new(Inner { engine, pooling, cache, loading, guests: GuestThreads(Some(guests)) }),
@@ -178,16 +176,28 @@ fn pooled_stacks(pods: u32) -> u32 {
     pods.saturating_add(pods / 4).saturating_add(16)
 }
 
-/// Warns when a full node would need more memory mappings than Linux allows this process: past the limit,
-/// starting a guest fails with an allocation error.
-fn warn_if_mappings_short(max_pods: u32) {
-    let Some(limit) =
-        std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok())
-    else {
-        return;
-    };
-    // Two mappings per pooled stack (stack and guard page), two per live linear memory, and room for the rest.
-    let needed = 2 * u64::from(pooled_stacks(max_pods)) + 2 * u64::from(max_pods) + 4096;
+/// Linux's cap on one process's memory mappings (`vm.max_map_count`, 65,530 by default), where it can be read.
+fn max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok())
+}
+
+/// Mappings a node running `max_pods` guests needs: two per pooled stack (stack and guard page) and, per live
+/// linear memory, two, or four with copy-on-write memory images (the module's data is mapped into the middle of
+/// the memory), plus room for everything else.
+fn mappings_needed(max_pods: u32, cow: bool) -> u64 {
+    let per_memory = if cow { 4 } else { 2 };
+    2 * u64::from(pooled_stacks(max_pods)) + per_memory * u64::from(max_pods) + 4096
+}
+
+/// Whether to use copy-on-write memory images. They make starting and ending a guest several times cheaper, but
+/// cost two more mappings per linear memory, so a node whose `max_pods` would then pass the mapping limit copies
+/// data segments instead. Past the limit, starting a guest fails with an allocation error: warn about that.
+fn copy_on_write_images(max_pods: u32) -> bool {
+    let Some(limit) = max_map_count() else { return true };
+    if mappings_needed(max_pods, true) <= limit {
+        return true;
+    }
+    let needed = mappings_needed(max_pods, false);
     if needed > limit {
         tracing::warn!(
             max_pods,
@@ -196,17 +206,20 @@ fn warn_if_mappings_short(max_pods: u32) {
             "a full node needs more memory mappings than vm.max_map_count allows; raise it \
              (sysctl -w vm.max_map_count={needed}) or lower the node's maximum pods"
         );
+    } else {
+        tracing::info!(
+            max_pods,
+            limit,
+            "copy-on-write memory images are off to stay within vm.max_map_count"
+        );
     }
+    false
 }
 
-fn build_engine(pool_pods: Option<u32>) -> wasmtime::Result<Engine> {
+fn build_engine(pool_pods: Option<u32>, cow: bool) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    // Copy-on-write memory images map the module's data segment into every instance's memory, splitting each
-    // linear memory into four mappings instead of two; Linux caps a process's mappings (`vm.max_map_count`,
-    // 65,530 by default), which would cap the pods one agent can run near 5,000. Copying the (small) data
-    // segments instead costs microseconds per start.
-    config.memory_init_cow(false);
+    config.memory_init_cow(cow);
     if let Some(pods) = pool_pods {
         let pods = pods.max(16);
         let mut pool = PoolingAllocationConfig::new();
@@ -236,5 +249,19 @@ fn start_ticker(engine: &Engine) {
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the epoch ticker; guests will not be time-sliced");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapping_needs_grow_with_the_pods_and_copy_on_write_images() {
+        // Kubernetes' default of 110 pods fits the default limit either way; 10,000 pods only without images.
+        assert!(mappings_needed(110, true) < 65_530);
+        assert!(mappings_needed(10_000, true) > 65_530);
+        assert!(mappings_needed(10_000, false) < 65_530);
+        assert!(mappings_needed(5_000, false) < mappings_needed(5_000, true));
     }
 }
