@@ -452,3 +452,59 @@ async fn a_pod_with_a_finalizer_goes_when_both_its_agent_and_its_finalizer_are_d
         .unwrap();
     assert!(pods.get_opt("p").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn metadata_only_requests_get_partial_object_metadata() {
+    use futures::StreamExt;
+    use http_body_util::BodyExt;
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::watcher;
+
+    let server = TestServer::start().await;
+    let client = server.client();
+    let maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    maps.create(&PostParams::default(), &config_map("meta", json!({"app": "meta"}))).await.unwrap();
+
+    // What kube-rs asks for with `Api<PartialObjectMeta<K>>` (and client-go's metadata client).
+    let accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+    let request = http::Request::builder()
+        .uri("/api/v1/namespaces/default/configmaps/meta")
+        .header(http::header::ACCEPT, accept)
+        .body(kube::client::Body::empty())
+        .unwrap();
+    let response = client.send(request).await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["kind"], "PartialObjectMetadata");
+    assert_eq!(body["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(body["metadata"]["labels"]["app"], "meta");
+    assert!(body.get("data").is_none(), "only the metadata: {body}");
+
+    let metas: Api<PartialObjectMeta<ConfigMap>> = Api::default_namespaced(client.clone());
+    let one = metas.get("meta").await.unwrap();
+    assert_eq!(one.types.as_ref().map(|t| t.kind.as_str()), Some("PartialObjectMetadata"));
+    let list = metas.list(&ListParams::default().labels("app=meta")).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert!(list.metadata.resource_version.is_some());
+
+    // A metadata watch sees the change, reduced to metadata too.
+    let mut events = watcher(metas, watcher::Config::default().labels("app=meta")).boxed();
+    maps.patch(
+        "meta",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"seen": "yes"}}})),
+    )
+    .await
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let event =
+            tokio::time::timeout_at(deadline, events.next()).await.expect("an event").unwrap().unwrap();
+        if let watcher::Event::Apply(meta) | watcher::Event::InitApply(meta) = event
+            && meta.metadata.labels.as_ref().is_some_and(|l| l.contains_key("seen"))
+        {
+            assert_eq!(meta.types.map(|t| t.kind), Some("PartialObjectMetadata".to_owned()));
+            break;
+        }
+    }
+}

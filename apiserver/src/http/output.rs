@@ -30,6 +30,9 @@ pub enum Format {
     Json,
     /// A `meta.k8s.io/v1` Table.
     Table(IncludeObject),
+    /// Only the metadata, as `meta.k8s.io/v1` PartialObjectMetadata (lists: PartialObjectMetadataList), for
+    /// clients that read nothing else (garbage collectors, metadata informers).
+    Metadata,
     /// Kubernetes protobuf, for a client that accepts nothing else (single objects only).
     Protobuf,
 }
@@ -42,6 +45,16 @@ impl Format {
             let params: Vec<&str> = part.split(';').map(str::trim).collect();
             params.contains(&"as=Table") && params.contains(&"g=meta.k8s.io")
         });
+        let wants_metadata = accept.split(',').any(|part| {
+            let params: Vec<&str> = part.split(';').map(str::trim).collect();
+            params.first() == Some(&"application/json")
+                && (params.contains(&"as=PartialObjectMetadata")
+                    || params.contains(&"as=PartialObjectMetadataList"))
+                && params.contains(&"g=meta.k8s.io")
+        });
+        if wants_metadata && !wants_table {
+            return Ok(Format::Metadata);
+        }
         if wants_table {
             let include = match include {
                 Some("None") => IncludeObject::None,
@@ -91,6 +104,7 @@ pub fn object(
             let rv = object.rv;
             super::json_response(code, &table_of(rt, std::slice::from_ref(&value), include, rv, None))
         }
+        Format::Metadata => super::json_response(code, &partial_metadata(&object.value())),
     };
     add_warnings(&mut response, warnings);
     response
@@ -104,14 +118,16 @@ pub fn list(rt: &ResourceType, page: &ListPage, format: Format) -> Response {
             protobuf::MEDIA_TYPE
         ))
         .into_response(),
+        Format::Metadata => {
+            let items: Vec<Value> = page.items.iter().map(|i| partial_metadata(&i.value())).collect();
+            super::json_response(
+                200,
+                &json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                        "metadata": list_metadata(page), "items": items}),
+            )
+        }
         Format::Json => {
-            let mut metadata = json!({"resourceVersion": page.rv.to_string()});
-            if let Some(token) = &page.continue_token {
-                metadata["continue"] = json!(token);
-            }
-            if let Some(remaining) = page.remaining {
-                metadata["remainingItemCount"] = json!(remaining);
-            }
+            let metadata = list_metadata(page);
             let head = format!(
                 r#"{{"kind":"{}List","apiVersion":"{}","metadata":{},"items":["#,
                 rt.kind,
@@ -141,6 +157,24 @@ pub fn list(rt: &ResourceType, page: &ListPage, format: Format) -> Response {
     }
 }
 
+/// `metadata` of a list page: its resource version and where the next page starts.
+fn list_metadata(page: &ListPage) -> Value {
+    let mut metadata = json!({"resourceVersion": page.rv.to_string()});
+    if let Some(token) = &page.continue_token {
+        metadata["continue"] = json!(token);
+    }
+    if let Some(remaining) = page.remaining {
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    metadata
+}
+
+/// An object reduced to its metadata, as `meta.k8s.io/v1` PartialObjectMetadata.
+pub fn partial_metadata(object: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+           "metadata": object.get("metadata").cloned().unwrap_or_default()})
+}
+
 /// A Table of objects of one kind.
 pub fn table_of(
     rt: &ResourceType,
@@ -160,10 +194,7 @@ pub fn table_of(
             }
             match include {
                 IncludeObject::None => {}
-                IncludeObject::Metadata => {
-                    row["object"] = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                                           "metadata": object.get("metadata").cloned().unwrap_or_default()});
-                }
+                IncludeObject::Metadata => row["object"] = partial_metadata(object),
                 IncludeObject::Object => row["object"] = object.clone(),
             }
             row

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use super::AppState;
-use super::output::{Format, table_of};
+use super::output::{Format, partial_metadata, table_of};
 use super::query::Query;
 use crate::error::{ApiError, Result};
 use crate::registry::{ListOptions, ResourceType, matches};
@@ -237,11 +237,18 @@ impl Watcher {
                 let table = table_of(self.rt, &[object.value()], include, object.rv, None);
                 event_line(kind.as_str(), table.to_string().as_bytes())
             }
+            Format::Metadata => {
+                event_line(kind.as_str(), partial_metadata(&object.value()).to_string().as_bytes())
+            }
         }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Vec<u8> {
-        let mut object = json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(),
+        let (kind, api_version) = match self.format {
+            Format::Metadata => ("PartialObjectMetadata", "meta.k8s.io/v1".to_owned()),
+            _ => (self.rt.kind, self.rt.api_version()),
+        };
+        let mut object = json!({"kind": kind, "apiVersion": api_version,
                                 "metadata": {"resourceVersion": rv.to_string()}});
         if initial_end {
             object["metadata"]["annotations"] = json!({INITIAL_EVENTS_END: "true"});
