@@ -23,6 +23,7 @@ use crate::config::NodeConfig;
 use crate::image::Puller;
 use crate::pod::task::{self, Placement, Stop};
 use crate::runtime::{Runtime, RuntimeConfig};
+use crate::sources::SourceCache;
 use crate::stats::{Meter, summary};
 use crate::{endpoint, logs, node};
 
@@ -62,6 +63,8 @@ pub struct Shared {
     pub images: Puller,
     /// Events about pods, as the `kubelet` component.
     pub events: Recorder,
+    /// The ConfigMaps and Secrets pods read.
+    pub sources: SourceCache,
 }
 
 /// A running node agent.
@@ -99,9 +102,10 @@ impl Agent {
             client.clone(),
             Source { component: "kubelet".to_owned(), host: Some(config.node_name.clone()) },
         );
-        let shared =
-            Arc::new(Shared { client, runtime, config, node_ip: "127.0.0.1".into(), usage, images, events });
         let tracker = TaskTracker::new();
+        let sources = SourceCache::start(client.clone(), &tracker, &stop);
+        let node_ip = "127.0.0.1".into();
+        let shared = Arc::new(Shared { client, runtime, config, node_ip, usage, images, events, sources });
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
         tracker.spawn(Pods::new(shared.clone()).run(stop.clone()));
         tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");

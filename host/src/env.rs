@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret};
-use kube::Api;
+use k8s_openapi::api::core::v1::{Container, Pod};
+
+pub use crate::sources::Sources;
 
 /// Why the environment could not be resolved; shown as `CreateContainerConfigError`.
 #[derive(Debug, thiserror::Error)]
@@ -22,37 +23,6 @@ pub enum Error {
     /// A field path is not supported.
     #[error("unsupported fieldRef {0:?}")]
     FieldPath(String),
-}
-
-/// Reads ConfigMaps and Secrets of the pod's namespace.
-pub struct Sources {
-    config_maps: Api<ConfigMap>,
-    secrets: Api<Secret>,
-}
-
-impl Sources {
-    /// Sources in `namespace`.
-    pub fn new(client: kube::Client, namespace: &str) -> Self {
-        Self {
-            config_maps: Api::namespaced(client.clone(), namespace),
-            secrets: Api::namespaced(client, namespace),
-        }
-    }
-
-    /// The data of a ConfigMap (`None` when it does not exist).
-    pub async fn config_map(&self, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-        let cm = self.config_maps.get_opt(name).await.ok()??;
-        let mut data: BTreeMap<String, Vec<u8>> =
-            cm.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
-        data.extend(cm.binary_data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)));
-        Some(data)
-    }
-
-    /// The data of a Secret (`None` when it does not exist).
-    pub async fn secret(&self, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-        let secret = self.secrets.get_opt(name).await.ok()??;
-        Some(secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect())
-    }
 }
 
 /// Resolves the environment of `container` in `pod`, in order, later entries overriding earlier ones.

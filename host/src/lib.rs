@@ -6,7 +6,8 @@
 //! - [`agent`]: the watch on the node's pods and the reconcile loop; [`node`]: Node, Lease, Ready.
 //! - [`pod`]: one pod's life, pure decisions in `state`, the task that applies them in `task`.
 //! - [`runtime`]: the wasmtime engine, epoch ticker, compiled-code cache, and running a guest.
-//! - [`sandbox`], [`env`], [`volumes`], [`limits`]: what a guest is granted, and how much.
+//! - [`sandbox`], [`env`], [`volumes`], [`limits`]: what a guest is granted, and how much; [`sources`]: the
+//!   watched ConfigMaps and Secrets they read.
 //! - [`image`]: fetching wasm; [`logs`]: rotating log files; [`stats`]: CPU and memory use.
 //! - [`once`]: per-key gates, so that replicas starting together share one image read and one compilation.
 //! - [`endpoint`]: the node's HTTP endpoint (logs, usage summary), where the kubelet's would be.
@@ -23,6 +24,7 @@ pub mod once;
 pub mod pod;
 pub mod runtime;
 pub mod sandbox;
+pub mod sources;
 pub mod stats;
 pub mod volumes;
 

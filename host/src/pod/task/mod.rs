@@ -22,7 +22,6 @@ use tokio::task::JoinSet;
 use super::eviction;
 use super::state::{self, Container, Pod, RestartPolicy, Run};
 use crate::agent::Shared;
-use crate::env::Sources;
 use crate::limits::CpuQuota;
 use crate::logs::{self, LogSink};
 use crate::runtime::{Control, Exit, ExitReason, GuestSpec, Program};
@@ -397,7 +396,7 @@ impl Task {
         restart: u32,
     ) -> Result<(Sandbox, Option<CpuQuota>, Option<u64>), (&'static str, String)> {
         let config_error = |e: String| ("CreateContainerConfigError", e);
-        let sources = Sources::new(self.shared.client.clone(), &self.namespace);
+        let sources = self.shared.sources.in_namespace(&self.namespace);
         let env =
             crate::env::resolve(&self.pod, spec, &sources).await.map_err(|e| config_error(e.to_string()))?;
         let mounts = volumes::mounts(spec, &self.volumes).map_err(|e| config_error(e.to_string()))?;
@@ -444,7 +443,7 @@ impl Task {
         // The pod's directory is made by the first volume that needs one: a directory per pod would cost every
         // pod start a mkdir, which is not cheap on a busy ext4.
         loop {
-            let sources = Sources::new(self.shared.client.clone(), &self.namespace);
+            let sources = self.shared.sources.in_namespace(&self.namespace);
             match volumes::prepare(
                 &self.pod,
                 &self.placement.root,
@@ -477,7 +476,7 @@ impl Task {
     }
 
     async fn refresh_volumes(&mut self) {
-        let sources = Sources::new(self.shared.client.clone(), &self.namespace);
+        let sources = self.shared.sources.in_namespace(&self.namespace);
         if let Ok(volumes) =
             volumes::prepare(&self.pod, &self.placement.root, &self.shared.config.host_path_roots, &sources)
                 .await
