@@ -1,7 +1,13 @@
 //! Owner references: which object controls another, and the reference a controller puts on what it creates.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use kube::Resource;
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::error::{Result, is_status};
 
 /// The reference with `controller: true`, if any (Kubernetes' `GetControllerOf`).
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
@@ -23,6 +29,22 @@ pub fn controller_ref<K: Resource<DynamicType = ()>>(owner: &K) -> OwnerReferenc
         uid: owner.meta().uid.clone().unwrap_or_default(),
         controller: Some(true),
         block_owner_deletion: Some(true),
+    }
+}
+
+/// Sets the owner references of the object `meta` describes, conditional on the version they were decided from;
+/// an object gone meanwhile needs nothing.
+pub async fn set_owner_references<K, R>(api: &Api<K>, meta: &ObjectMeta, refs: &[R]) -> Result<()>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+    R: Serialize,
+{
+    let body = json!({"metadata": {"resourceVersion": meta.resource_version, "ownerReferences": refs}});
+    let name = meta.name.as_deref().unwrap_or_default();
+    match api.patch(name, &PatchParams::default(), &Patch::Merge(body)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -12,6 +12,7 @@ use kube::{Api, Resource, ResourceExt};
 
 use crate::error::{Result, is_status};
 use crate::expectations::Expectations;
+use crate::owners;
 use events::Recorder;
 
 /// How many pod writes one reconcile keeps in flight.
@@ -65,6 +66,32 @@ where
     if let Some(error) = failure {
         books.events.warning(owner, "FailedCreate", format!("Error creating: {error}"));
         return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Adopts the named orphans (adding `owner` as their controller) and releases the named pods that stopped
+/// matching (removing its reference), as the owner's plan decided.
+pub async fn adopt_and_release<K>(
+    owner: &K,
+    api: &Api<Pod>,
+    adopt: &[String],
+    release: &[String],
+    pods: &HashMap<&str, &Arc<Pod>>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let uid = owner.uid().unwrap_or_default();
+    for pod in adopt.iter().filter_map(|name| pods.get(name.as_str())) {
+        let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
+        refs.push(owners::controller_ref(owner));
+        owners::set_owner_references(api, &pod.metadata, &refs).await?;
+    }
+    for pod in release.iter().filter_map(|name| pods.get(name.as_str())) {
+        if let Some(refs) = owners::without_owner(&pod.metadata, &uid) {
+            owners::set_owner_references(api, &pod.metadata, &refs).await?;
+        }
     }
     Ok(())
 }

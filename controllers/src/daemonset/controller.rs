@@ -7,13 +7,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::{self, Plan};
@@ -113,18 +111,7 @@ async fn reconcile(set: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action> {
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
     let by_name: HashMap<&str, &Arc<Pod>> =
         pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
-    for name in &plan.adopt {
-        let Some(pod) = by_name.get(name.as_str()) else { continue };
-        let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
-        refs.push(owners::controller_ref(set.as_ref()));
-        set_owner_references(&api, pod, refs).await?;
-    }
-    for name in &plan.release {
-        let Some(pod) = by_name.get(name.as_str()) else { continue };
-        if let Some(refs) = owners::without_owner(&pod.metadata, &uid) {
-            set_owner_references(&api, pod, refs).await?;
-        }
-    }
+    pod_writes::adopt_and_release(&*set, &api, &plan.adopt, &plan.release, &by_name).await?;
     if !plan.delete.is_empty() {
         let books = pod_writes::Bookkeeping { expectations: &ctx.expectations, events: &ctx.events };
         pod_writes::delete(&books, &*set, &api, &plan.delete, &by_name).await?;
@@ -152,17 +139,6 @@ async fn write_status(set: &DaemonSet, namespace: &str, client: &Client, plan: &
     match sets.replace_status(&set.name_any(), &PostParams::default(), &updated).await {
         Err(e) if is_status(&e, 404) => Ok(()),
         other => other.map(|_| ()).map_err(Into::into),
-    }
-}
-
-/// Sets a pod's owner references, conditional on the version it was decided from.
-async fn set_owner_references(api: &Api<Pod>, pod: &Pod, refs: Vec<OwnerReference>) -> Result<()> {
-    let body =
-        json!({"metadata": {"resourceVersion": pod.metadata.resource_version, "ownerReferences": refs}});
-    match api.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_status(&e, 404) => Ok(()),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -110,14 +110,14 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Context>) -> Result<Action> {
         };
         let mut refs = rs.metadata.owner_references.clone().unwrap_or_default();
         refs.push(owners::controller_ref(d.as_ref()));
-        set_owner_references(&sets_api, rs, refs).await?;
+        owners::set_owner_references(&sets_api, &rs.metadata, &refs).await?;
     }
     for name in &claim.release {
         let Some(rs) = in_namespace.iter().find(|rs| rs.metadata.name.as_deref() == Some(name)) else {
             continue;
         };
         if let Some(refs) = owners::without_owner(&rs.metadata, &uid) {
-            set_owner_references(&sets_api, rs, refs).await?;
+            owners::set_owner_references(&sets_api, &rs.metadata, &refs).await?;
         }
     }
     if !claim.adopt.is_empty() || !claim.release.is_empty() {
@@ -237,20 +237,6 @@ async fn collision(
         );
     }
     Ok(Action::requeue(Duration::from_millis(50)))
-}
-
-async fn set_owner_references(
-    api: &Api<ReplicaSet>,
-    rs: &ReplicaSet,
-    refs: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
-) -> Result<()> {
-    let body =
-        json!({"metadata": {"resourceVersion": rs.metadata.resource_version, "ownerReferences": refs}});
-    match api.patch(&rs.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_status(&e, 404) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 fn error_policy(_d: Arc<Deployment>, error: &Error, _ctx: Arc<Context>) -> Action {

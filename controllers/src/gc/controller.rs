@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use super::plan::{self, AsDependent, AsOwner, DependentRef, Owner, Propagation};
 use crate::error::{Error, Result, is_status};
 use crate::informer::Informer;
+use crate::owners;
 
 /// What the collector caches of each object: its metadata, which is all it reads (owner references, finalizers,
 /// deletion), watched with metadata-only requests as Kubernetes' garbage collector does.
@@ -171,7 +172,7 @@ async fn reconcile(object: Arc<Meta>, ctx: Arc<Context>) -> Result<Action> {
                     let dep_api = dep_kind.api(&ctx.client, dep.namespace().as_deref());
                     let remaining: Vec<&OwnerReference> =
                         dep.owner_references().iter().filter(|o| o.uid != uid).collect();
-                    set_owner_references(&dep_api, dep, &remaining).await?;
+                    owners::set_owner_references(&dep_api, &dep.metadata, &remaining).await?;
                 }
                 return Ok(Action::requeue(Duration::from_millis(50)));
             }
@@ -219,7 +220,7 @@ async fn reconcile(object: Arc<Meta>, ctx: Arc<Context>) -> Result<Action> {
         AsDependent::DropReferences(uids) => {
             let remaining: Vec<&OwnerReference> =
                 object.owner_references().iter().filter(|r| !uids.contains(&r.uid)).collect();
-            set_owner_references(&api, &object, &remaining).await?;
+            owners::set_owner_references(&api, &object.metadata, &remaining).await?;
         }
         AsDependent::Delete(propagation) => delete(&api, &object, propagation).await?,
     }
@@ -268,20 +269,6 @@ async fn owner_state(ctx: &Context, namespace: Option<&str>, r: &OwnerReference)
         }
         _ => Owner::Absent,
     })
-}
-
-async fn set_owner_references(
-    api: &Api<DynamicObject>,
-    object: &Meta,
-    refs: &[&OwnerReference],
-) -> Result<()> {
-    let body =
-        json!({"metadata": {"resourceVersion": object.metadata.resource_version, "ownerReferences": refs}});
-    match api.patch(&object.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_status(&e, 404) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 async fn delete(api: &Api<DynamicObject>, object: &Meta, propagation: Propagation) -> Result<()> {

@@ -78,18 +78,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
     let by_name: HashMap<&str, &Arc<Pod>> =
         pods.iter().filter_map(|p| Some((p.metadata.name.as_deref()?, p))).collect();
 
-    for name in &plan.adopt {
-        let Some(pod) = by_name.get(name.as_str()) else { continue };
-        let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
-        refs.push(owners::controller_ref(rs.as_ref()));
-        set_owner_references(&api, pod, refs).await?;
-    }
-    for name in &plan.release {
-        let Some(pod) = by_name.get(name.as_str()) else { continue };
-        if let Some(refs) = owners::without_owner(&pod.metadata, &uid) {
-            set_owner_references(&api, pod, refs).await?;
-        }
-    }
+    pod_writes::adopt_and_release(&*rs, &api, &plan.adopt, &plan.release, &by_name).await?;
     if plan.create > 0 {
         create_pods(&ctx, &rs, &api, plan.create).await?;
     }
@@ -113,21 +102,6 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
 fn error_policy(_rs: Arc<ReplicaSet>, error: &Error, _ctx: Arc<Context>) -> Action {
     tracing::debug!(error = %error, source = ?std::error::Error::source(error), "replica set reconcile failed");
     Action::requeue(Duration::from_millis(500))
-}
-
-/// Sets a pod's owner references, conditional on the version it was decided from.
-async fn set_owner_references(
-    api: &Api<Pod>,
-    pod: &Pod,
-    refs: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
-) -> Result<()> {
-    let body =
-        json!({"metadata": {"resourceVersion": pod.metadata.resource_version, "ownerReferences": refs}});
-    match api.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(body)).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_status(&e, 404) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 async fn create_pods(ctx: &Context, rs: &ReplicaSet, api: &Api<Pod>, count: usize) -> Result<()> {
