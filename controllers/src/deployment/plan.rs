@@ -188,7 +188,7 @@ impl Step<'_> {
     }
 
     fn total_available(&self) -> i32 {
-        self.sets.iter().map(available).sum()
+        self.sets.iter().map(surely_available).sum()
     }
 
     /// Finds or creates the ReplicaSet for the current template and brings its annotations up to date
@@ -423,7 +423,7 @@ impl Step<'_> {
             return false;
         }
         let min_available = self.bounds.replicas - self.bounds.unavailable;
-        let new_unavailable = replicas(&self.sets[new]) - available(&self.sets[new]);
+        let new_unavailable = replicas(&self.sets[new]) - surely_available(&self.sets[new]);
         let max_scaled_down = self.total_replicas() - min_available - new_unavailable;
         if max_scaled_down <= 0 {
             return false;
@@ -435,7 +435,7 @@ impl Step<'_> {
             if cleaned >= max_scaled_down {
                 break;
             }
-            let (size, ok) = (replicas(&self.sets[i]), available(&self.sets[i]));
+            let (size, ok) = (replicas(&self.sets[i]), surely_available(&self.sets[i]));
             if size == 0 || size <= ok {
                 continue;
             }
@@ -677,6 +677,13 @@ fn replicas(rs: &ReplicaSet) -> i32 {
 
 fn available(rs: &ReplicaSet) -> i32 {
     rs.status.as_ref().and_then(|s| s.available_replicas).unwrap_or(0)
+}
+
+/// The available pods a scale-down may count on: never more than the ReplicaSet is sized for. Right after a
+/// ReplicaSet is scaled down its status still counts the pods about to go, and counting them would let a
+/// second scale-down take availability below the promise.
+fn surely_available(rs: &ReplicaSet) -> i32 {
+    available(rs).min(replicas(rs))
 }
 
 fn name(meta: &ObjectMeta) -> &str {

@@ -118,6 +118,17 @@ fn a_rolling_update_surges_then_scales_old_down_within_bounds() {
     assert!(second.create.is_none());
 }
 
+#[test]
+fn a_status_not_yet_caught_up_with_a_scale_down_is_not_counted_twice() {
+    // 6 replicas, at least 5 available. The old set was just scaled from 6 to 5, but its status still counts 6
+    // available pods; 2 of the 3 new pods are available. Only 7 pods really are, so 2 old ones may go, not 3.
+    let d = deployment(6, "/b.wasm", json!({}));
+    let old = replica_set(&d, "/a.wasm", 1, 5, 6);
+    let new = replica_set(&d, "/b.wasm", 2, 3, 2);
+    let plan = step(&d, &[old.clone(), new]);
+    assert_eq!(sizes(&plan), [(name(&old.metadata).to_owned(), 3)]);
+}
+
 /// Runs a whole rollout against an idealised cluster (every pod starts and becomes available one step after
 /// its ReplicaSet asks for it) and checks the promise at every step.
 #[test]
