@@ -1,17 +1,23 @@
-//! Creating and deleting an owner's pods, as every workload controller does it: bounded concurrency, the
+//! What every workload controller that owns pods does alike: its kube-runtime wiring (woken by its objects and
+//! their pods), adopting and releasing pods, and creating and deleting them with bounded concurrency, the
 //! expectations recorded so a stale cache cannot cause duplicates, and the SuccessfulCreate, FailedCreate and
 //! SuccessfulDelete events Kubernetes' controllers record.
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{DeleteParams, PostParams, Preconditions};
+use kube::runtime::Controller;
 use kube::{Api, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 
 use crate::error::{Result, is_status};
 use crate::expectations::Expectations;
+use crate::informer::Informer;
 use crate::owners;
 use events::Recorder;
 
@@ -24,6 +30,27 @@ pub struct Bookkeeping<'a> {
     pub expectations: &'a Expectations,
     /// Events about the owner.
     pub events: &'a Recorder,
+}
+
+/// A kube-runtime controller for a kind that owns pods (ReplicaSet, Job, DaemonSet): woken by changes of its
+/// objects and of the pods they own or could adopt, every pod change being shown to `expectations` first.
+pub fn controller_for_pod_owners<K>(
+    owners: &Informer<K>,
+    pods: &Informer<Pod>,
+    expectations: Arc<Expectations>,
+    selector: fn(&K) -> Option<&LabelSelector>,
+) -> Controller<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let store = owners.store();
+    Controller::for_shared_stream(owners.subscribe(), owners.store()).watches_shared_stream(
+        pods.subscribe(),
+        move |pod: Arc<Pod>| {
+            expectations.observe(&pod);
+            owners::owners_of_pod(&store, &pod, selector)
+        },
+    )
 }
 
 /// Creates `pods` for `owner`; each comes with the node it is for, when there is one, for the event message.

@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::PostParams;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
@@ -19,7 +19,7 @@ use super::pod;
 use crate::error::{Error, Result, is_status};
 use crate::expectations::Expectations;
 use crate::informer::Informer;
-use crate::{owners, pod_writes};
+use crate::pod_writes;
 use events::Recorder;
 
 /// How often a DaemonSet is looked at anyway.
@@ -41,7 +41,6 @@ pub async fn run(
     pods: &Informer<Pod>,
     stop: CancellationToken,
 ) {
-    let set_store = sets.store();
     let all_sets = sets.store();
     let expectations = Arc::new(Expectations::default());
     let observer = expectations.clone();
@@ -56,11 +55,7 @@ pub async fn run(
         ),
     });
     let placement = Mutex::new(HashMap::new());
-    Controller::for_shared_stream(sets.subscribe(), sets.store())
-        .watches_shared_stream(pods.subscribe(), move |pod: Arc<Pod>| {
-            observer.observe(&pod);
-            sets_of(&set_store, &pod)
-        })
+    pod_writes::controller_for_pod_owners(sets, pods, observer, |set| Some(&set.spec.selector))
         .watches_shared_stream(nodes.subscribe(), move |node: Arc<Node>| {
             if placement_changed(&placement, &node) { every(&all_sets) } else { Vec::new() }
         })
@@ -92,11 +87,6 @@ fn placement_changed(seen: &Mutex<HashMap<String, Placement>>, node: &Node) -> b
 
 fn every(sets: &Store<DaemonSet>) -> Vec<ObjectRef<DaemonSet>> {
     sets.state().iter().map(|set| ObjectRef::from_obj(set.as_ref())).collect()
-}
-
-/// The DaemonSets a pod change concerns: its controller, or for an orphan every DaemonSet that selects it.
-fn sets_of(sets: &Store<DaemonSet>, pod: &Pod) -> Vec<ObjectRef<DaemonSet>> {
-    owners::owners_of_pod(sets, pod, |set| Some(&set.spec.selector))
 }
 
 async fn reconcile(set: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action> {

@@ -9,8 +9,8 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, PostParams, Preconditions, PropagationPolicy};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::Store;
 use kube::{Api, Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +19,7 @@ use super::pod;
 use crate::error::{Error, Result, is_status};
 use crate::expectations::Expectations;
 use crate::informer::Informer;
-use crate::{owners, pod_writes};
+use crate::pod_writes;
 use events::Recorder;
 
 /// How often an unfinished Job is looked at anyway.
@@ -41,7 +41,6 @@ pub async fn run(
     backoff: Backoff,
     stop: CancellationToken,
 ) {
-    let job_store = jobs.store();
     let expectations = Arc::new(Expectations::default());
     let observer = expectations.clone();
     let context = Arc::new(Context {
@@ -54,24 +53,17 @@ pub async fn run(
         ),
         backoff,
     });
-    Controller::for_shared_stream(jobs.subscribe(), jobs.store())
-        .watches_shared_stream(pods.subscribe(), move |pod: Arc<Pod>| {
-            observer.observe(&pod);
-            jobs_of(&job_store, &pod)
-        })
-        .graceful_shutdown_on(async move { stop.cancelled().await })
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "job reconcile");
-            }
-        })
-        .await;
-}
-
-/// The Jobs a pod change concerns: its controller, or for an orphan every Job that selects it.
-fn jobs_of(jobs: &Store<Job>, pod: &Pod) -> Vec<ObjectRef<Job>> {
-    owners::owners_of_pod(jobs, pod, |job| job.spec.as_ref().and_then(|s| s.selector.as_ref()))
+    pod_writes::controller_for_pod_owners(jobs, pods, observer, |job| {
+        job.spec.as_ref().and_then(|s| s.selector.as_ref())
+    })
+    .graceful_shutdown_on(async move { stop.cancelled().await })
+    .run(reconcile, error_policy, context)
+    .for_each(|result| async move {
+        if let Err(error) = result {
+            tracing::debug!(error = %error, "job reconcile");
+        }
+    })
+    .await;
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action> {

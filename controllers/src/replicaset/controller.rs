@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::Store;
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -35,7 +35,6 @@ struct Context {
 
 /// Runs the ReplicaSet controller until `stop`.
 pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Pod>, stop: CancellationToken) {
-    let set_store = sets.store();
     let expectations = Arc::new(Expectations::default());
     let observer = expectations.clone();
     let context = Arc::new(Context {
@@ -47,11 +46,7 @@ pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Po
             events::Source { component: "replicaset-controller".to_owned(), host: None },
         ),
     });
-    Controller::for_shared_stream(sets.subscribe(), sets.store())
-        .watches_shared_stream(pods.subscribe(), move |pod: Arc<Pod>| {
-            observer.observe(&pod);
-            owners_of(&set_store, &pod)
-        })
+    pod_writes::controller_for_pod_owners(sets, pods, observer, |rs| Some(&rs.spec.selector))
         .graceful_shutdown_on(async move { stop.cancelled().await })
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
@@ -60,11 +55,6 @@ pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Po
             }
         })
         .await;
-}
-
-/// The ReplicaSets a pod change concerns: its controller, or for an orphan every ReplicaSet that selects it.
-fn owners_of(sets: &Store<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef<ReplicaSet>> {
-    owners::owners_of_pod(sets, pod, |rs| Some(&rs.spec.selector))
 }
 
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
