@@ -104,7 +104,7 @@ pub fn object(
             let rv = object.rv;
             super::json_response(code, &table_of(rt, std::slice::from_ref(&value), include, rv, None))
         }
-        Format::Metadata => super::json_response(code, &partial_metadata(&object.value())),
+        Format::Metadata => bytes_response(code, partial_metadata_json(object)),
     };
     add_warnings(&mut response, warnings);
     response
@@ -119,12 +119,19 @@ pub fn list(rt: &ResourceType, page: &ListPage, format: Format) -> Response {
         ))
         .into_response(),
         Format::Metadata => {
-            let items: Vec<Value> = page.items.iter().map(|i| partial_metadata(&i.value())).collect();
-            super::json_response(
-                200,
-                &json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                        "metadata": list_metadata(page), "items": items}),
-            )
+            let head = format!(
+                r#"{{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{},"items":["#,
+                list_metadata(page)
+            );
+            let mut body = head.into_bytes();
+            for (i, item) in page.items.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&partial_metadata_json(item));
+            }
+            body.extend_from_slice(b"]}");
+            bytes_response(200, body)
         }
         Format::Json => {
             let metadata = list_metadata(page);
@@ -167,6 +174,22 @@ fn list_metadata(page: &ListPage) -> Value {
         metadata["remainingItemCount"] = json!(remaining);
     }
     metadata
+}
+
+/// A stored object reduced to its metadata, as `meta.k8s.io/v1` PartialObjectMetadata JSON. The metadata's bytes
+/// are copied as they are: the rest of the object is skipped over, never built into a tree.
+pub fn partial_metadata_json(object: &StoredObject) -> Vec<u8> {
+    #[derive(serde::Deserialize)]
+    struct MetadataOnly<'a> {
+        #[serde(borrow)]
+        metadata: Option<&'a serde_json::value::RawValue>,
+    }
+    let metadata = serde_json::from_slice::<MetadataOnly<'_>>(&object.json)
+        .ok()
+        .and_then(|o| o.metadata)
+        .map_or("{}", |m| m.get());
+    format!(r#"{{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{metadata}}}"#)
+        .into_bytes()
 }
 
 /// An object reduced to its metadata, as `meta.k8s.io/v1` PartialObjectMetadata.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use super::AppState;
-use super::output::{Format, partial_metadata, table_of};
+use super::output::{Format, partial_metadata_json, table_of};
 use super::query::Query;
 use crate::error::{ApiError, Result};
 use crate::registry::{ListOptions, ResourceType, matches};
@@ -237,9 +237,7 @@ impl Watcher {
                 let table = table_of(self.rt, &[object.value()], include, object.rv, None);
                 event_line(kind.as_str(), table.to_string().as_bytes())
             }
-            Format::Metadata => {
-                event_line(kind.as_str(), partial_metadata(&object.value()).to_string().as_bytes())
-            }
+            Format::Metadata => event_line(kind.as_str(), &partial_metadata_json(object)),
         }
     }
 
