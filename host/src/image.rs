@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use http_body_util::BodyExt;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -159,54 +161,8 @@ struct Seen {
     image: Image,
 }
 
-/// The pulls of one URL waiting for or holding its turn, and what its newest fetch gave.
-#[derive(Default)]
-struct Flight {
-    pulls: usize,
-    fetches: u64,
-    last: Option<Result<Image, String>>,
-}
-
-/// A pull's place among the pulls of one URL; the URL's flight is forgotten when its last pull leaves.
-struct Joined<'a> {
-    flights: &'a Mutex<HashMap<String, Flight>>,
-    url: &'a str,
-    /// Fetches completed when this pull arrived: a later one was in flight meanwhile, so its result is fresh.
-    seen: u64,
-}
-
-impl<'a> Joined<'a> {
-    fn new(flights: &'a Mutex<HashMap<String, Flight>>, url: &'a str) -> Self {
-        let mut all = lock(flights);
-        let flight = all.entry(url.to_owned()).or_default();
-        flight.pulls += 1;
-        Self { flights, url, seen: flight.fetches }
-    }
-
-    /// The result of a fetch that ended after this pull arrived.
-    fn shared(&self) -> Option<Result<Image, String>> {
-        lock(self.flights).get(self.url).filter(|f| f.fetches > self.seen).and_then(|f| f.last.clone())
-    }
-
-    fn record(&self, result: &Result<Image, String>) {
-        if let Some(flight) = lock(self.flights).get_mut(self.url) {
-            flight.fetches += 1;
-            flight.last = Some(result.clone());
-        }
-    }
-}
-
-impl Drop for Joined<'_> {
-    fn drop(&mut self) {
-        let mut all = lock(self.flights);
-        if let Some(flight) = all.get_mut(self.url) {
-            flight.pulls -= 1;
-            if flight.pulls == 0 {
-                all.remove(self.url);
-            }
-        }
-    }
-}
+/// A download in flight, awaited by every pull of its URL that arrives meanwhile.
+type Download = Shared<BoxFuture<'static, Result<Image, String>>>;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -226,8 +182,8 @@ pub struct Puller {
     reading: Gates<PathBuf>,
     /// By URL and lowercase hex digest.
     pinned: Mutex<HashMap<(String, String), Image>>,
-    flights: Mutex<HashMap<String, Flight>>,
-    fetching: Gates<String>,
+    /// By URL.
+    downloads: Mutex<HashMap<String, Download>>,
 }
 
 impl Puller {
@@ -246,8 +202,7 @@ impl Puller {
             files: Mutex::default(),
             reading: Gates::default(),
             pinned: Mutex::default(),
-            flights: Mutex::default(),
-            fetching: Gates::default(),
+            downloads: Mutex::default(),
         })
     }
 
@@ -295,18 +250,20 @@ impl Puller {
         if let Some(image) = remembered() {
             return Ok(image);
         }
-        let joined = Joined::new(&self.flights, url);
-        let _turn = self.fetching.turn(&url.to_owned()).await;
-        if let Some(image) = remembered() {
-            return Ok(image);
+        let download = lock(&self.downloads)
+            .entry(url.to_owned())
+            .or_insert_with(|| {
+                let (client, url) = (self.client.clone(), url.to_owned());
+                async move { fetch(&client, &url).await.map(Image::new) }.boxed().shared()
+            })
+            .clone();
+        let result = download.clone().await;
+        // The first pull to see it finished forgets it: pulls from now on download again.
+        let mut downloads = lock(&self.downloads);
+        if downloads.get(url).is_some_and(|d| d.ptr_eq(&download)) {
+            downloads.remove(url);
         }
-        let result = if let Some(shared) = joined.shared() {
-            shared
-        } else {
-            let fetched = fetch(&self.client, url).await.map(Image::new);
-            joined.record(&fetched);
-            fetched
-        };
+        drop(downloads);
         if let (Some(key), Ok(image)) = (key, &result)
             && image.digest == key.1
         {
@@ -514,7 +471,7 @@ mod tests {
         assert_eq!(requests.load(SeqCst), 1);
         puller.pull(&url).await.unwrap();
         assert_eq!(requests.load(SeqCst), 2);
-        assert!(lock(&puller.flights).is_empty(), "flights are forgotten when no pull waits");
+        assert!(lock(&puller.downloads).is_empty(), "downloads are forgotten once finished");
 
         // A pinned URL is checked, then downloaded once for the node's life; a wrong pin is never remembered.
         requests.store(0, SeqCst);
