@@ -278,7 +278,7 @@ impl Task {
                                 "CrashLoopBackOff",
                                 Some(format!("back-off {}s restarting failed container={name}", delay.as_secs())),
                             );
-                            self.event("Warning", "BackOff", &format!("Back-off restarting failed container {name}"));
+                            self.event(events::Kind::Warning, "BackOff", &format!("Back-off restarting failed container {name}"));
                         }
                         due.insert(index, tokio::time::Instant::now() + delay);
                     }
@@ -299,7 +299,11 @@ impl Task {
                 "CrashLoopBackOff",
                 Some(format!("back-off {}s restarting failed container={name}", delay.as_secs())),
             );
-            self.event("Warning", "BackOff", &format!("Back-off restarting failed init container {name}"));
+            self.event(
+                events::Kind::Warning,
+                "BackOff",
+                &format!("Back-off restarting failed init container {name}"),
+            );
             self.report().await;
             tokio::time::sleep(delay).await;
         }
@@ -314,7 +318,7 @@ impl Task {
             Ok(prepared) => prepared,
             Err((reason, message)) => {
                 self.container_mut(index).run = Run::waiting(reason, Some(message.clone()));
-                self.event("Warning", "Failed", &format!("Error: {message}"));
+                self.event(events::Kind::Warning, "Failed", &format!("Error: {message}"));
                 return None;
             }
         };
@@ -329,8 +333,8 @@ impl Task {
         self.live.insert(index, Live { control: control.clone(), started: Instant::now() });
         let name = spec.name.clone();
         self.container_mut(index).run = Run::Running { started: Timestamp::now() };
-        self.event("Normal", "Created", &format!("Created container {name}"));
-        self.event("Normal", "Started", &format!("Started container {name}"));
+        self.event(events::Kind::Normal, "Created", &format!("Created container {name}"));
+        self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
         let (stdout, stderr) = (sandbox.stdout.clone(), sandbox.stderr.clone());
         let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
@@ -371,12 +375,12 @@ impl Task {
         }
         match exit.reason {
             ExitReason::OomKilled => self.event(
-                "Warning",
+                events::Kind::Warning,
                 "OOMKilling",
                 &format!("Container {name} exceeded its memory limit and was killed"),
             ),
             ExitReason::Error => self.event(
-                "Warning",
+                events::Kind::Warning,
                 "Failed",
                 &format!(
                     "Container {name} failed with exit code {}: {}",
@@ -458,7 +462,7 @@ impl Task {
                 }
                 Err(e @ volumes::Error::HostPathNotAllowed(_)) => {
                     self.model.failed = Some((e.reason().to_owned(), e.to_string()));
-                    self.event("Warning", "Failed", &e.to_string());
+                    self.event(events::Kind::Warning, "Failed", &e.to_string());
                     self.report().await;
                     return false;
                 }
@@ -466,7 +470,7 @@ impl Task {
                     for c in self.model.init.iter_mut().chain(self.model.app.iter_mut()) {
                         c.run = Run::waiting(e.reason(), Some(e.to_string()));
                     }
-                    self.event("Warning", "FailedMount", &e.to_string());
+                    self.event(events::Kind::Warning, "FailedMount", &e.to_string());
                     self.report().await;
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(30));
@@ -498,7 +502,7 @@ impl Task {
                         let container = self.container_mut(index);
                         container.image_id = Some(digest);
                         self.event(
-                            "Normal",
+                            events::Kind::Normal,
                             "Pulled",
                             &format!("Container image {reference:?} already present on machine and compiled"),
                         );
@@ -507,7 +511,7 @@ impl Task {
                     Err((reason, message)) => {
                         self.container_mut(index).run = Run::waiting(reason, Some(message.clone()));
                         self.event(
-                            "Warning",
+                            events::Kind::Warning,
                             "Failed",
                             &format!("Failed to pull image {reference:?}: {message}"),
                         );
@@ -519,7 +523,11 @@ impl Task {
                                 "ImagePullBackOff",
                                 Some(format!("Back-off pulling image {reference:?}: {message}")),
                             );
-                            self.event("Normal", "BackOff", &format!("Back-off pulling image {reference:?}"));
+                            self.event(
+                                events::Kind::Normal,
+                                "BackOff",
+                                &format!("Back-off pulling image {reference:?}"),
+                            );
                             self.report().await;
                         }
                         tokio::time::sleep(delay).await;
@@ -545,8 +553,7 @@ impl Task {
         Ok((image.digest, program))
     }
 
-    fn event(&self, kind: &str, reason: &str, message: &str) {
-        let kind = if kind == "Warning" { events::Kind::Warning } else { events::Kind::Normal };
+    fn event(&self, kind: events::Kind, reason: &str, message: &str) {
         self.shared.events.event(&self.pod, kind, reason, reason, message.to_owned());
     }
 

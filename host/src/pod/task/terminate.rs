@@ -52,7 +52,7 @@ impl Task {
             return;
         }
         self.model.failed = Some((eviction::REASON.to_owned(), message.to_owned()));
-        self.event("Warning", eviction::REASON, message);
+        self.event(events::Kind::Warning, eviction::REASON, message);
         self.announce_stop();
         self.kill_and_reap().await;
         self.report().await;
@@ -62,7 +62,7 @@ impl Task {
     fn announce_stop(&self) {
         for index in self.live.keys() {
             let name = self.container_name(*index);
-            self.event("Normal", "Killing", &format!("Stopping container {name}"));
+            self.event(events::Kind::Normal, "Killing", &format!("Stopping container {name}"));
         }
     }
 
