@@ -55,7 +55,8 @@ pub fn format(line: &Line, timestamps: bool, out: &mut String) {
     }
 }
 
-/// The run files of a container of the pod whose logs are in `pod_dir`, by restart number, oldest first.
+/// The run files of a container of the pod whose logs are in `pod_dir`, by restart number, oldest first. A run
+/// whose current file was just rotated away (only `<run>.log.1` exists until the next line) still counts.
 pub fn runs(pod_dir: &Path, container: &str) -> Vec<(u32, PathBuf)> {
     let mut runs: Vec<(u32, PathBuf)> = std::fs::read_dir(pod_dir)
         .into_iter()
@@ -63,12 +64,14 @@ pub fn runs(pod_dir: &Path, container: &str) -> Vec<(u32, PathBuf)> {
         .filter_map(Result::ok)
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let (owner, n) = name.strip_suffix(".log")?.rsplit_once('_')?;
+            let stem = name.strip_suffix(".log.1").or_else(|| name.strip_suffix(".log"))?;
+            let (owner, n) = stem.rsplit_once('_')?;
             (owner == container).then_some(())?;
-            Some((n.parse().ok()?, e.path()))
+            Some((n.parse().ok()?, pod_dir.join(format!("{stem}.log"))))
         })
         .collect();
     runs.sort();
+    runs.dedup();
     runs
 }
 
@@ -155,5 +158,9 @@ mod tests {
         assert_eq!(read(&current, &limited).0, "a\nb");
         assert_eq!(read(&pick(c, "c", true).unwrap(), &LogOptions::default()).0, "old\n");
         assert_eq!(runs(c, "c-side").len(), 1);
+        // Between a rotation and the next line only the rotated part of the current run exists.
+        std::fs::remove_file(c.join("c_1.log")).unwrap();
+        assert_eq!(pick(c, "c", false), Some(c.join("c_1.log")));
+        assert_eq!(read(&pick(c, "c", false).unwrap(), &LogOptions::default()).0, "a\n");
     }
 }
