@@ -12,9 +12,9 @@
 //!   rolling-update step), and the DaemonSet's status;
 //! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict.
 //!
-//! The loops are kube-runtime `Controller`s (one reconcile per object at a time, requeue with backoff), fed
-//! by shared [`informer`]s (one watch per kind), that apply those plans through the API and record events
-//! (the `events` crate). [`Controllers::start`] runs them all.
+//! The loops are kube-runtime `Controller`s (one reconcile per object at a time), run by one harness (a span
+//! per reconcile, a warning per failure, exponential backoff per object), fed by shared [`informer`]s (one
+//! watch per kind), that apply those plans through the API and record events (the `events` crate). [`Controllers::start`] runs them all.
 //!
 //! ```no_run
 //! # async fn example(client: kube::Client) {
@@ -29,6 +29,7 @@ pub mod deployment;
 pub mod error;
 pub mod expectations;
 pub mod gc;
+mod harness;
 pub mod hash;
 pub mod informer;
 pub mod job;

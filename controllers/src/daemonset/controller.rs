@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
@@ -16,12 +15,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{self, Plan};
 use super::pod;
-use crate::error::{Error, Result, is_status};
+use crate::error::{Result, is_status};
 use crate::expectations::Expectations;
+use crate::harness;
 use crate::informer::Informer;
 use crate::pod_writes;
 use events::Recorder;
 
+/// The component named in its Events and logs.
+const COMPONENT: &str = "daemonset-controller";
 /// How often a DaemonSet is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
 
@@ -49,24 +51,15 @@ pub async fn run(
         pods: pods.store(),
         nodes: nodes.store(),
         expectations,
-        events: Recorder::start(
-            client,
-            events::Source { component: "daemonset-controller".to_owned(), host: None },
-        ),
+        events: Recorder::start(client, events::Source { component: COMPONENT.to_owned(), host: None }),
     });
     let placement = Mutex::new(HashMap::new());
-    pod_writes::controller_for_pod_owners(sets, pods, observer, |set| Some(&set.spec.selector))
-        .watches_shared_stream(nodes.subscribe(), move |node: Arc<Node>| {
-            if placement_changed(&placement, &node) { every(&all_sets) } else { Vec::new() }
-        })
-        .graceful_shutdown_on(async move { stop.cancelled().await })
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "daemonset reconcile");
-            }
-        })
-        .await;
+    let controller =
+        pod_writes::controller_for_pod_owners(sets, pods, observer, |set| Some(&set.spec.selector))
+            .watches_shared_stream(nodes.subscribe(), move |node: Arc<Node>| {
+                if placement_changed(&placement, &node) { every(&all_sets) } else { Vec::new() }
+            });
+    harness::run(COMPONENT, controller, stop, reconcile, context).await;
 }
 
 /// What of a node decides where daemons run: labels, taints, name and whether it is going away.
@@ -111,11 +104,6 @@ async fn reconcile(set: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action> {
     }
     write_status(&set, &namespace, &ctx.client, &plan).await?;
     Ok(Action::requeue(plan.recheck_after.map_or(RESYNC, |d| d + Duration::from_millis(100))))
-}
-
-fn error_policy(_set: Arc<DaemonSet>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "daemonset reconcile failed");
-    Action::requeue(Duration::from_millis(500))
 }
 
 /// Writes the planned status when it differs, conditional on the version it was decided from.

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
@@ -15,13 +14,16 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::{self, Plan};
-use crate::error::{Error, Result, is_status};
+use crate::error::{Result, is_status};
+use crate::harness;
 use crate::hash;
 use crate::informer::Informer;
 use crate::owners;
 use crate::pods;
 use events::Recorder;
 
+/// The component named in its Events and logs.
+const COMPONENT: &str = "deployment-controller";
 /// How often a settled Deployment is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
 
@@ -47,12 +49,9 @@ pub async fn run(
         client: client.clone(),
         sets: sets.store(),
         pods: pods.store(),
-        events: Recorder::start(
-            client,
-            events::Source { component: "deployment-controller".to_owned(), host: None },
-        ),
+        events: Recorder::start(client, events::Source { component: COMPONENT.to_owned(), host: None }),
     });
-    Controller::for_shared_stream(deployments.subscribe(), deployments.store())
+    let controller = Controller::for_shared_stream(deployments.subscribe(), deployments.store())
         .watches_shared_stream(sets.subscribe(), move |rs: Arc<ReplicaSet>| {
             deployments_of(&deployment_store, &rs)
         })
@@ -64,15 +63,8 @@ pub async fn run(
                 .and_then(|o| set_store.get(&ObjectRef::new(&o.name).within(&namespace)))
                 .map(|rs| deployments_of(&deployment_store_for_pods, &rs))
                 .unwrap_or_default()
-        })
-        .graceful_shutdown_on(async move { stop.cancelled().await })
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "deployment reconcile");
-            }
-        })
-        .await;
+        });
+    harness::run(COMPONENT, controller, stop, reconcile, context).await;
 }
 
 /// The Deployments a ReplicaSet change concerns: its controller, or for an orphan those that select it.
@@ -237,9 +229,4 @@ async fn collision(
         );
     }
     Ok(Action::requeue(Duration::from_millis(50)))
-}
-
-fn error_policy(_d: Arc<Deployment>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "deployment reconcile failed");
-    Action::requeue(Duration::from_millis(500))
 }

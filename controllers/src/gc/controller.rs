@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::plan::{self, AsDependent, AsOwner, DependentRef, Owner, Propagation};
-use crate::error::{Error, Result, is_status};
+use crate::error::{Result, is_status};
+use crate::harness;
 use crate::informer::Informer;
 use crate::owners;
 
@@ -106,13 +107,8 @@ pub async fn run(client: Client, tracker: &TaskTracker, stop: CancellationToken)
             );
         }
         let context = Arc::new(Context { client: client.clone(), kinds: kinds.clone(), own });
-        let stop = stop.clone();
-        controllers.push(
-            controller
-                .graceful_shutdown_on(async move { stop.cancelled().await })
-                .run(reconcile, error_policy, context)
-                .for_each(|_| async {}),
-        );
+        let name = format!("garbage-collector/{}", kind.resource.plural);
+        controllers.push(harness::run(name, controller, stop.clone(), reconcile, context));
     }
     while controllers.next().await.is_some() {}
 }
@@ -287,9 +283,4 @@ async fn delete(api: &Api<DynamicObject>, object: &Meta, propagation: Propagatio
         Err(e) if is_status(&e, 404) || is_status(&e, 409) => Ok(()),
         Err(e) => Err(e.into()),
     }
-}
-
-fn error_policy(_object: Arc<Meta>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "garbage collection failed");
-    Action::requeue(Duration::from_millis(500))
 }

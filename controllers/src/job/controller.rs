@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
@@ -16,12 +15,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{self, Backoff, Plan};
 use super::pod;
-use crate::error::{Error, Result, is_status};
+use crate::error::{Result, is_status};
 use crate::expectations::Expectations;
+use crate::harness;
 use crate::informer::Informer;
 use crate::pod_writes;
 use events::Recorder;
 
+/// The component named in its Events and logs.
+const COMPONENT: &str = "job-controller";
 /// How often an unfinished Job is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
 
@@ -47,23 +49,13 @@ pub async fn run(
         client: client.clone(),
         pods: pods.store(),
         expectations,
-        events: Recorder::start(
-            client,
-            events::Source { component: "job-controller".to_owned(), host: None },
-        ),
+        events: Recorder::start(client, events::Source { component: COMPONENT.to_owned(), host: None }),
         backoff,
     });
-    pod_writes::controller_for_pod_owners(jobs, pods, observer, |job| {
+    let controller = pod_writes::controller_for_pod_owners(jobs, pods, observer, |job| {
         job.spec.as_ref().and_then(|s| s.selector.as_ref())
-    })
-    .graceful_shutdown_on(async move { stop.cancelled().await })
-    .run(reconcile, error_policy, context)
-    .for_each(|result| async move {
-        if let Err(error) = result {
-            tracing::debug!(error = %error, "job reconcile");
-        }
-    })
-    .await;
+    });
+    harness::run(COMPONENT, controller, stop, reconcile, context).await;
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action> {
@@ -108,11 +100,6 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action> {
     }
     write_status(&ctx, &job, &jobs, &plan).await?;
     Ok(Action::requeue(plan.recheck_after.map_or(RESYNC, |d| d + Duration::from_millis(100))))
-}
-
-fn error_policy(_job: Arc<Job>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "job reconcile failed");
-    Action::requeue(Duration::from_millis(500))
 }
 
 /// Writes the planned status when it differs, conditional on the version it was decided from, then records

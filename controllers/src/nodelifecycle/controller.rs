@@ -14,13 +14,16 @@ use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::{Api, Client};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::heartbeats::Heartbeats;
 use super::plan::{self, Config, Eviction, NodeUpdate};
-use crate::error::{Result, is_status};
+use crate::error::{self, Result, is_status};
 use crate::informer::Informer;
 use events::Recorder;
 
+/// The component named in its Events and logs.
+const COMPONENT: &str = "node-controller";
 /// Deletions in flight at once.
 const WRITES_IN_FLIGHT: usize = 32;
 /// How long an evicted pod is not evicted again while the cache catches up.
@@ -35,10 +38,8 @@ pub async fn run(
     config: Config,
     stop: CancellationToken,
 ) {
-    let events = Recorder::start(
-        client.clone(),
-        events::Source { component: "node-controller".to_owned(), host: None },
-    );
+    let events =
+        Recorder::start(client.clone(), events::Source { component: COMPONENT.to_owned(), host: None });
     let (nodes, leases, pods) = (nodes.store(), leases.store(), pods.store());
     let mut heartbeats = Heartbeats::default();
     let mut evicted: HashMap<String, Instant> = HashMap::new();
@@ -49,14 +50,18 @@ pub async fn run(
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let span = tracing::info_span!("reconcile", controller = COMPONENT);
         let now = Timestamp::now();
         let nodes = nodes.state();
         let seen = heartbeats.observe(&nodes, &leases.state(), now);
         let pods = pods.state();
         let plan = plan::plan(plan::Input { nodes: &nodes, heartbeats: &seen, pods: &pods, now, config });
         for update in &plan.nodes {
-            if let Err(error) = update_node(&client, &events, &nodes, update, now).await {
-                tracing::debug!(%error, node = %update.name, "cannot update node");
+            if let Err(error) =
+                update_node(&client, &events, &nodes, update, now).instrument(span.clone()).await
+            {
+                // The next pass plans again from the caches: the period is the retry.
+                span.in_scope(|| tracing::warn!(node = %update.name, error = %error::chain(&error), "cannot update node"));
             }
         }
         evicted.retain(|_, at| at.elapsed() < EVICTION_MEMORY);
@@ -68,7 +73,7 @@ pub async fn run(
         for eviction in &due {
             evicted.insert(eviction.uid.clone().unwrap_or_else(|| eviction.name.clone()), Instant::now());
         }
-        evict(&client, &events, &pods, due).await;
+        evict(&client, &events, &pods, due).instrument(span).await;
     }
 }
 
@@ -137,7 +142,10 @@ async fn evict(client: &Client, events: &Recorder, pods: &[Arc<Pod>], due: Vec<E
                     events.normal(pod.as_ref(), "TaintManagerEviction", message);
                 }
             }
-            Err(error) => tracing::debug!(%error, pod = %eviction.name, "cannot evict pod"),
+            Err(error) => {
+                let pod = format!("{}/{}", eviction.namespace, eviction.name);
+                tracing::warn!(%pod, error = %error::chain(&error), "cannot evict pod");
+            }
         }
     }
 }

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -17,12 +16,15 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::plan;
-use crate::error::{Error, Result, is_status};
+use crate::error::{Result, is_status};
 use crate::expectations::Expectations;
+use crate::harness;
 use crate::informer::Informer;
 use crate::{owners, pod_writes};
 use events::Recorder;
 
+/// The component named in its Events and logs.
+const COMPONENT: &str = "replicaset-controller";
 /// How often a settled ReplicaSet is looked at anyway.
 const RESYNC: Duration = Duration::from_secs(300);
 
@@ -41,20 +43,11 @@ pub async fn run(client: Client, sets: &Informer<ReplicaSet>, pods: &Informer<Po
         client: client.clone(),
         pods: pods.store(),
         expectations,
-        events: Recorder::start(
-            client,
-            events::Source { component: "replicaset-controller".to_owned(), host: None },
-        ),
+        events: Recorder::start(client, events::Source { component: COMPONENT.to_owned(), host: None }),
     });
-    pod_writes::controller_for_pod_owners(sets, pods, observer, |rs| Some(&rs.spec.selector))
-        .graceful_shutdown_on(async move { stop.cancelled().await })
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "replica set reconcile");
-            }
-        })
-        .await;
+    let controller =
+        pod_writes::controller_for_pod_owners(sets, pods, observer, |rs| Some(&rs.spec.selector));
+    harness::run(COMPONENT, controller, stop, reconcile, context).await;
 }
 
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
@@ -87,11 +80,6 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Context>) -> Result<Action> {
         }
     }
     Ok(Action::requeue(plan.recheck_after.map_or(RESYNC, |d| d + Duration::from_millis(100))))
-}
-
-fn error_policy(_rs: Arc<ReplicaSet>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::debug!(error = %error, source = ?std::error::Error::source(error), "replica set reconcile failed");
-    Action::requeue(Duration::from_millis(500))
 }
 
 async fn create_pods(ctx: &Context, rs: &ReplicaSet, api: &Api<Pod>, count: usize) -> Result<()> {
