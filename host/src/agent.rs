@@ -6,7 +6,7 @@
 use events::{Recorder, Source};
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,22 +92,23 @@ impl Agent {
             threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         })?;
         let stop = CancellationToken::new();
+        let tracker = TaskTracker::new();
         let usage = Arc::new(Meter::default());
         let source = Arc::new(summary::Source { node_name: config.node_name.clone(), meter: usage.clone() });
-        let log_addr = endpoint::serve(config.log_listen, config.data_dir.join("logs"), source, stop.clone())
-            .await
-            .map_err(Error::Logs)?;
+        let log_addr =
+            endpoint::serve(config.log_listen, config.data_dir.join("logs"), source, &tracker, stop.clone())
+                .await
+                .map_err(Error::Logs)?;
         node::register(&client, &config, log_addr.port()).await?;
         let events = Recorder::start(
             client.clone(),
             Source { component: "kubelet".to_owned(), host: Some(config.node_name.clone()) },
         );
-        let tracker = TaskTracker::new();
         let sources = SourceCache::start(client.clone(), &tracker, &stop);
         let node_ip = "127.0.0.1".into();
         let shared = Arc::new(Shared { client, runtime, config, node_ip, usage, images, events, sources });
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
-        tracker.spawn(Pods::new(shared.clone()).run(stop.clone()));
+        tracker.spawn(Pods::new(shared.clone(), tracker.clone()).run(stop.clone()));
         tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");
         Ok(Self { stop, tracker, log_addr })
     }
@@ -150,14 +151,16 @@ struct Running {
 /// The reconcile loop over the node's pods.
 struct Pods {
     shared: Arc<Shared>,
+    /// The agent's tasks: every pod task and clean-up is spawned here, so shutdown waits for all of them.
+    tasks: TaskTracker,
     running: HashMap<String, Running>,
     listed: HashSet<String>,
     ips: HashSet<u32>,
 }
 
 impl Pods {
-    fn new(shared: Arc<Shared>) -> Self {
-        Self { shared, running: HashMap::new(), listed: HashSet::new(), ips: HashSet::new() }
+    fn new(shared: Arc<Shared>, tasks: TaskTracker) -> Self {
+        Self { shared, tasks, running: HashMap::new(), listed: HashSet::new(), ips: HashSet::new() }
     }
 
     async fn run(mut self, stop: CancellationToken) {
@@ -175,7 +178,7 @@ impl Pods {
                     self.listed.insert(uid(&pod));
                     self.reconcile(pod);
                 }
-                Ok(Some(watcher::Event::InitDone)) => self.collect_garbage(),
+                Ok(Some(watcher::Event::InitDone)) => self.collect_garbage().await,
                 Ok(Some(watcher::Event::Apply(pod))) => self.reconcile(pod),
                 Ok(Some(watcher::Event::Delete(pod))) => self.forget(&uid(&pod)),
                 Ok(None) => break,
@@ -209,7 +212,7 @@ impl Pods {
             logs: self.log_dir(&pod),
         };
         let stop = Stop::default();
-        let handle = tokio::spawn(task::run(self.shared.clone(), pod, placement, stop.clone()));
+        let handle = self.tasks.spawn(task::run(self.shared.clone(), pod, placement, stop.clone()));
         self.running.insert(uid, Running { stop, handle, ip, terminating: false });
     }
 
@@ -227,21 +230,19 @@ impl Pods {
         }
         let running = self.running.remove(&uid);
         let shared = self.shared.clone();
-        let root = self.pod_root(&uid);
-        let log_dir = self.log_dir(&pod);
+        let files = self.files(&uid);
         if let Some(r) = &running {
             self.ips.remove(&r.ip);
         }
         let key = uid.clone();
         let stop = running.as_ref().map(|r| r.stop.clone()).unwrap_or_default();
-        let handle = tokio::spawn(async move {
+        let handle = self.tasks.spawn(async move {
             if let Some(running) = running {
                 running.stop.terminate(grace);
                 // The task kills its guests when the grace period ends; this only bounds a task that hangs.
                 let _ = tokio::time::timeout(grace + task::SLACK, running.handle).await;
             }
-            let _ = std::fs::remove_dir_all(&root);
-            let _ = std::fs::remove_dir_all(&log_dir);
+            files.remove().await;
             let api: Api<Pod> = Api::namespaced(
                 shared.client.clone(),
                 pod.metadata.namespace.as_deref().unwrap_or("default"),
@@ -259,49 +260,52 @@ impl Pods {
         self.running.insert(key, placeholder);
     }
 
-    /// The pod is gone from the API: stop at once and remove its files.
+    /// The pod is gone from the API: stop at once, and remove its files once its task has ended.
     fn forget(&mut self, uid: &str) {
-        if let Some(running) = self.running.remove(uid) {
-            running.stop.kill();
-            if running.terminating {
-                return;
-            }
-            self.ips.remove(&running.ip);
+        let Some(running) = self.running.remove(uid) else {
+            // Nothing runs for it (an agent restart found its files): nothing can still be writing them.
+            let files = self.files(uid);
+            self.tasks.spawn(files.remove());
+            return;
+        };
+        running.stop.kill();
+        if running.terminating {
+            // The termination task removes the files when the guests are gone.
+            return;
         }
-        let root = self.pod_root(uid);
-        let logs = self.shared.config.data_dir.join("logs");
-        let suffix = format!("_{uid}");
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let _ = std::fs::remove_dir_all(&root);
-            for entry in std::fs::read_dir(&logs).into_iter().flatten().filter_map(Result::ok) {
-                if entry.file_name().to_string_lossy().ends_with(&suffix) {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
+        self.ips.remove(&running.ip);
+        let files = self.files(uid);
+        self.tasks.spawn(async move {
+            let _ = running.handle.await;
+            files.remove().await;
         });
     }
 
-    /// After a full list: stop what runs for pods that no longer exist, and remove their directories.
-    fn collect_garbage(&mut self) {
+    /// After a full list: stop what runs for pods that no longer exist, and remove the directories of pods
+    /// that do not exist. The sweep runs on a blocking thread, and the loop waits for it so that no pod started
+    /// afterwards can lose its fresh directories to it.
+    async fn collect_garbage(&mut self) {
         let stale: Vec<String> =
             self.running.keys().filter(|uid| !self.listed.contains(*uid)).cloned().collect();
         for uid in stale {
             self.forget(&uid);
         }
-        let pods = self.shared.config.data_dir.join("pods");
-        for entry in std::fs::read_dir(&pods).into_iter().flatten().filter_map(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !self.listed.contains(&name) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
+        let data_dir = self.shared.config.data_dir.clone();
+        let mut keep = self.listed.clone();
+        // Pods forgotten above remove their own files once their guests have stopped.
+        keep.extend(self.running.keys().cloned());
+        let swept = tokio::task::spawn_blocking(move || sweep_unlisted(&data_dir, &keep)).await;
+        if let Err(error) = swept {
+            tracing::warn!(%error, "cannot sweep the files of deleted pods");
         }
-        let logs = self.shared.config.data_dir.join("logs");
-        for entry in std::fs::read_dir(&logs).into_iter().flatten().filter_map(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.rsplit('_').next().is_some_and(|uid| self.listed.contains(uid)) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
+    }
+
+    /// Where a pod's files are on this node.
+    fn files(&self, uid: &str) -> PodFiles {
+        PodFiles {
+            root: self.pod_root(uid),
+            logs: self.shared.config.data_dir.join("logs"),
+            uid: uid.to_owned(),
         }
     }
 
@@ -338,4 +342,45 @@ impl Pods {
 
 fn uid(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
+}
+
+/// A pod's directories on the node: its volumes and its logs.
+struct PodFiles {
+    root: PathBuf,
+    logs: PathBuf,
+    uid: String,
+}
+
+impl PodFiles {
+    /// Removes them, on a blocking thread: deleting a large emptyDir can take long.
+    async fn remove(self) {
+        let removed = tokio::task::spawn_blocking(move || {
+            let _ = std::fs::remove_dir_all(&self.root);
+            let suffix = format!("_{}", self.uid);
+            for entry in std::fs::read_dir(&self.logs).into_iter().flatten().filter_map(Result::ok) {
+                if entry.file_name().to_string_lossy().ends_with(&suffix) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        })
+        .await;
+        if let Err(error) = removed {
+            tracing::warn!(%error, "cannot remove a deleted pod's files");
+        }
+    }
+}
+
+/// Removes the pod and log directories under `data_dir` of pods whose uid is not in `keep`.
+fn sweep_unlisted(data_dir: &Path, keep: &HashSet<String>) {
+    for entry in std::fs::read_dir(data_dir.join("pods")).into_iter().flatten().filter_map(Result::ok) {
+        if !keep.contains(entry.file_name().to_string_lossy().as_ref()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    for entry in std::fs::read_dir(data_dir.join("logs")).into_iter().flatten().filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.rsplit('_').next().is_some_and(|uid| keep.contains(uid)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }

@@ -7,22 +7,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::logs;
 use crate::stats::summary::{self, Source};
 
 /// Starts the endpoint on `listen`, serving the logs under `log_root` and the usage of `source`; returns the
-/// address it got. It stops when `stop` is cancelled.
+/// address it got. It stops when `stop` is cancelled; `tasks` tracks it.
 pub async fn serve(
     listen: SocketAddr,
     log_root: PathBuf,
     source: Arc<Source>,
+    tasks: &TaskTracker,
     stop: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let app = logs::http::router(log_root).merge(summary::router(source));
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let served =
             axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
         if let Err(e) = served {
