@@ -93,6 +93,30 @@ async fn node_memory_bomb_is_oom_killed() {
         })).await;
         let pod = wait_pod(&cluster.pods(), &name, 60, |p| phase(p) == "Failed").await;
         assert_eq!(terminated(&pod), Some((137, "OOMKilled".into())));
+
+        // Growth past the limit is refused rather than fatal: a guest that handles the failure keeps running
+        // (ARCHITECTURE.md, "Memory limits").
+        let name = format!("graceful-{i}");
+        cluster
+            .create_pod(
+                &name,
+                "node-0",
+                json!({
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": guest(t, "membomb"), "args": ["graceful"],
+                                    "resources": {"limits": {"memory": "64Mi"}}}]
+                }),
+            )
+            .await;
+        let pod = wait_pod(&cluster.pods(), &name, 60, |p| matches!(phase(p), "Succeeded" | "Failed")).await;
+        let logs = cluster.logs(0, &name, "main", "").await;
+        assert_eq!(terminated(&pod), Some((0, "Completed".into())), "{t}: {logs}");
+        let refused_at: u32 = logs
+            .lines()
+            .find_map(|l| l.strip_prefix("refused after ")?.strip_suffix(" MiB")?.parse().ok())
+            .unwrap_or_else(|| panic!("{t}: no refusal reported: {logs}"));
+        assert!((32..64).contains(&refused_at), "{t}: refused after {refused_at} MiB of a 64Mi limit");
+        assert!(logs.contains("recovered"), "{t}: {logs}");
     }
     // The node is unaffected: a normal pod still runs.
     cluster.create_pod("after", "node-0", json!({
