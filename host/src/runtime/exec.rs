@@ -2,6 +2,7 @@
 //! pre-linked program, the call of `_start` or `wasi:cli/run`, and the translation of how it ended into an exit
 //! code and a Kubernetes reason.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,8 @@ use crate::stats::Usage;
 const TRAP_EXIT_CODE: i32 = 134;
 /// Exit code reported for a guest killed for memory or by the node, as for SIGKILL.
 const KILLED_EXIT_CODE: i32 = 137;
+/// Exit code reported for a guest ended by its termination notice, as by SIGTERM's default action.
+const TERMINATED_EXIT_CODE: i32 = 143;
 
 /// Store data of a WASIp1 module.
 pub struct P1State {
@@ -57,6 +60,10 @@ pub struct GuestSpec {
 pub struct Control {
     stop: CancellationToken,
     notice: CancellationToken,
+    /// Whether the guest has read or polled its stdin, i.e. waits for the notice.
+    watches_notice: Arc<AtomicBool>,
+    /// Whether the notice itself ended the guest.
+    ended_by_notice: AtomicBool,
 }
 
 impl Control {
@@ -65,9 +72,15 @@ impl Control {
         Self::default()
     }
 
-    /// Asks the guest to stop by closing its stdin: the WASI counterpart of SIGTERM.
+    /// Asks the guest to stop by closing its stdin: the WASI counterpart of SIGTERM. As with SIGTERM, a guest
+    /// that never read or polled its stdin (installed no handler) gets the default action: it ends at once,
+    /// with exit code 143. One that did is left to act on the notice.
     pub fn notify(&self) {
         self.notice.cancel();
+        if !self.watches_notice.load(Ordering::Relaxed) {
+            self.ended_by_notice.store(true, Ordering::Relaxed);
+            self.stop.cancel();
+        }
     }
 
     /// Stops the guest: a running guest traps at its next time slice, a guest waiting in a host call is dropped.
@@ -75,9 +88,37 @@ impl Control {
         self.stop.cancel();
     }
 
-    /// Whether [`Self::kill`] was called.
-    pub fn killed(&self) -> bool {
-        self.stop.is_cancelled()
+    /// How the node stopped the guest, if it did.
+    fn stopped(&self) -> Option<Stopped> {
+        if !self.stop.is_cancelled() {
+            None
+        } else if self.ended_by_notice.load(Ordering::Relaxed) {
+            Some(Stopped::ByNotice)
+        } else {
+            Some(Stopped::Killed)
+        }
+    }
+}
+
+/// How the node stopped a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    /// The termination notice, for a guest that does not wait for it (SIGTERM's default action).
+    ByNotice,
+    /// Killed: after the grace period, by an eviction, or by the agent stopping.
+    Killed,
+}
+
+impl Stopped {
+    fn exit(self) -> Exit {
+        match self {
+            Self::ByNotice => Exit::error(
+                ExitReason::Killed,
+                TERMINATED_EXIT_CODE,
+                "ended by the termination notice: the guest never read its stdin".into(),
+            ),
+            Self::Killed => Exit::error(ExitReason::Killed, KILLED_EXIT_CODE, "stopped by the node".into()),
+        }
     }
 }
 
@@ -132,7 +173,7 @@ impl Exit {
 /// Runs the program to its end (or until `control` kills it).
 pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
     let GuestSpec { mut wasi, memory_limit, cpu, usage } = spec;
-    wasi.stdin(NoticeStdin::new(control.notice.clone()));
+    wasi.stdin(NoticeStdin::new(control.notice.clone(), control.watches_notice.clone()));
     usage.set_running(true);
     let limiter = MemoryLimiter::new(memory_limit, usage.clone());
     let exit = metered(execute(engine, program, wasi, limiter, cpu, &control), &usage).await;
@@ -177,7 +218,7 @@ async fn execute(
                     () = control.stop.cancelled() => None,
                 }
             };
-            judge(outcome, store.data().limiter.refused(), control.killed())
+            judge(outcome, store.data().limiter.refused(), control.stopped())
         }
         Program::Component(pre) => {
             let state = P2State { ctx: wasi.build(), table: ResourceTable::new(), limiter };
@@ -195,7 +236,7 @@ async fn execute(
                     () = control.stop.cancelled() => None,
                 }
             };
-            judge(outcome, store.data().limiter.refused(), control.killed())
+            judge(outcome, store.data().limiter.refused(), control.stopped())
         }
     }
 }
@@ -230,17 +271,17 @@ fn install_slicing<T: 'static>(store: &mut Store<T>, control: &Control, cpu: Opt
 }
 
 /// Turns the result of the call into an exit.
-fn judge(outcome: Option<wasmtime::Result<i32>>, memory_refused: bool, killed: bool) -> Exit {
+fn judge(outcome: Option<wasmtime::Result<i32>>, memory_refused: bool, stopped: Option<Stopped>) -> Exit {
     let error = match outcome {
-        None => return Exit::error(ExitReason::Killed, KILLED_EXIT_CODE, "stopped by the node".into()),
+        None => return stopped.unwrap_or(Stopped::Killed).exit(),
         Some(Ok(code)) => return Exit::code(code),
         Some(Err(e)) => e,
     };
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Exit::code(exit.0);
     }
-    if killed {
-        return Exit::error(ExitReason::Killed, KILLED_EXIT_CODE, "stopped by the node".into());
+    if let Some(stopped) = stopped {
+        return stopped.exit();
     }
     if memory_refused {
         return Exit::error(
@@ -262,15 +303,32 @@ mod tests {
 
     #[test]
     fn judge_maps_outcomes() {
-        assert_eq!(judge(Some(Ok(0)), false, false), Exit::code(0));
-        assert_eq!(judge(Some(Ok(1)), false, false).reason, ExitReason::Error);
-        assert_eq!(judge(None, false, true).reason, ExitReason::Killed);
-        let exit = judge(Some(Err(I32Exit(3).into())), true, false);
+        assert_eq!(judge(Some(Ok(0)), false, None), Exit::code(0));
+        assert_eq!(judge(Some(Ok(1)), false, None).reason, ExitReason::Error);
+        let killed = judge(None, false, Some(Stopped::Killed));
+        assert_eq!((killed.code, killed.reason), (137, ExitReason::Killed));
+        let noticed = judge(Some(Err(Trap::Interrupt.into())), false, Some(Stopped::ByNotice));
+        assert_eq!((noticed.code, noticed.reason.as_str()), (143, "Error"));
+        let exit = judge(Some(Err(I32Exit(3).into())), true, None);
         assert_eq!((exit.code, exit.reason), (3, ExitReason::Error));
-        let oom = judge(Some(Err(Trap::UnreachableCodeReached.into())), true, false);
+        let oom = judge(Some(Err(Trap::UnreachableCodeReached.into())), true, None);
         assert_eq!((oom.code, oom.reason), (137, ExitReason::OomKilled));
-        let trap = judge(Some(Err(Trap::StackOverflow.into())), false, false);
+        let trap = judge(Some(Err(Trap::StackOverflow.into())), false, None);
         assert_eq!((trap.code, trap.reason), (134, ExitReason::Error));
         assert!(trap.message.unwrap().contains("wasm trap"));
+    }
+
+    #[test]
+    fn the_notice_ends_only_a_guest_that_does_not_watch_for_it() {
+        let ignoring = Control::new();
+        ignoring.notify();
+        assert_eq!(ignoring.stopped(), Some(Stopped::ByNotice), "SIGTERM's default action");
+
+        let watching = Control::new();
+        watching.watches_notice.store(true, Ordering::Relaxed);
+        watching.notify();
+        assert_eq!(watching.stopped(), None, "left to act on the notice");
+        watching.kill();
+        assert_eq!(watching.stopped(), Some(Stopped::Killed), "killed when the grace period ends");
     }
 }

@@ -1,6 +1,7 @@
-//! Graceful deletion: the guest's stdin reaching end-of-file is its termination notice; a guest that exits on it
-//! ends as it chose, one that ignores it is killed when the grace period ends (137, Error), and either way the
-//! deleted pod ends in a terminal phase before it is removed.
+//! Graceful deletion: the guest's stdin reaching end-of-file is its termination notice. A guest that exits on it
+//! ends as it chose; one that never read its stdin ends at once (143, as by SIGTERM's default action); one that
+//! reads it but keeps running is killed when the grace period ends (137, Error). Either way the deleted pod ends
+//! in a terminal phase before it is removed.
 
 use std::time::Duration;
 
@@ -67,14 +68,29 @@ async fn node_guest_exits_on_its_termination_notice() {
 }
 
 #[tokio::test]
-async fn node_guest_ignoring_the_notice_is_killed_after_the_grace_period() {
+async fn node_guest_that_never_reads_stdin_ends_at_once_and_one_that_does_gets_its_grace_period() {
     let cluster = Cluster::start(1, |_| {}).await;
+    for (i, target) in TARGETS.iter().enumerate() {
+        // No handler installed: like a process without a SIGTERM handler, it ends on the notice, whatever the
+        // grace period.
+        let name = format!("oblivious-{i}");
+        cluster
+            .create_pod(&name, "node-0", json!({"containers": [{"name": "main", "image": guest(target, "hello"), "args": ["forever"]}]}))
+            .await;
+        wait_pod(&cluster.pods(), &name, 60, |p| phase(p) == "Running").await;
+        let (last, took) = delete_and_follow(&cluster.pods(), &name, 300).await;
+        assert!(took < Duration::from_secs(60), "{target}: removal waited for the grace period ({took:?})");
+        assert_eq!(terminated(&last), Some((143, "Error".into())), "{target}: {:?}", last.status);
+        assert_eq!(phase(&last), "Failed");
+    }
+
+    // Reads its stdin (waits for the notice) but keeps running after it: killed when the grace period ends.
     cluster
         .create_pod(
             "stubborn",
             "node-0",
             json!({
-                "containers": [{"name": "main", "image": guest(TARGETS[1], "hello"), "args": ["forever"]}]
+                "containers": [{"name": "main", "image": guest(TARGETS[1], "hello"), "args": ["eof", "forever"]}]
             }),
         )
         .await;
