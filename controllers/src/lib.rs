@@ -10,7 +10,8 @@
 //! - [`job::plan`]: which pods a Job starts and stops, its counters and conditions, and when it expires;
 //! - [`daemonset::plan`]: which nodes should run a DaemonSet's pod, which pods to create and delete (one
 //!   rolling-update step), and the DaemonSet's status;
-//! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict.
+//! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict;
+//! - [`nodeipam::plan`]: which pod CIDR a new node gets.
 //!
 //! The loops are kube-runtime `Controller`s (one reconcile per object at a time), run by one harness (a span
 //! per reconcile, a warning per failure, exponential backoff per object), fed by shared [`informer`]s (one
@@ -33,6 +34,7 @@ mod harness;
 pub mod hash;
 pub mod informer;
 pub mod job;
+pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod owners;
 mod pod_writes;
@@ -51,13 +53,25 @@ pub use error::{Error, Result};
 use informer::Informer;
 
 /// How the controllers behave where Kubernetes makes it configurable.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
     /// How long a Job waits before replacing failed pods.
     pub job_backoff: job::plan::Backoff,
     /// When silent nodes are marked unreachable and their pods evicted.
     pub node_lifecycle: nodelifecycle::plan::Config,
+    /// How nodes get their pod CIDRs; `None` leaves them to be set on registration.
+    pub node_ipam: Option<nodeipam::plan::Config>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            job_backoff: job::plan::Backoff::default(),
+            node_lifecycle: nodelifecycle::plan::Config::default(),
+            node_ipam: Some(nodeipam::plan::Config::default()),
+        }
+    }
 }
 
 /// The running controllers. They stop on [`shutdown`](Self::shutdown), or when dropped (without waiting).
@@ -73,8 +87,8 @@ impl Controllers {
         Self::start_with(client, Options::default())
     }
 
-    /// Starts the ReplicaSet, Deployment, Job, DaemonSet and node lifecycle controllers and the garbage collector on
-    /// the current Tokio runtime. Each starts deciding once the caches it reads hold a first complete list,
+    /// Starts the ReplicaSet, Deployment, Job, DaemonSet, node lifecycle and node IPAM controllers and the garbage
+    /// collector on the current Tokio runtime. Each starts deciding once the caches it reads hold a first complete list,
     /// so a restart never acts on a partial view.
     pub fn start_with(client: kube::Client, options: Options) -> Self {
         let stop = CancellationToken::new();
@@ -102,6 +116,15 @@ impl Controllers {
                     deployment::controller::run(client.clone(), &deployments, &sets, &pods, stop.clone()),
                     job::controller::run(client.clone(), &jobs, &pods, options.job_backoff, stop.clone()),
                     daemonset::controller::run(client.clone(), &daemon_sets, &nodes, &pods, stop.clone()),
+                    {
+                        let (client, stop) = (client.clone(), stop.clone());
+                        let nodes = &nodes;
+                        async move {
+                            if let Some(config) = options.node_ipam {
+                                nodeipam::controller::run(client, nodes, config, stop).await;
+                            }
+                        }
+                    },
                     nodelifecycle::controller::run(
                         client,
                         &nodes,

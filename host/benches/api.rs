@@ -52,6 +52,7 @@ async fn agent(url: &str, dir: &Path, pods: usize) {
     let mut node = host::NodeConfig::new(NODE, dir);
     // Both phases' pods stay, plus the warm-up ones.
     node.max_pods = u32::try_from(2 * pods + 100).unwrap_or(u32::MAX);
+    node.pod_cidr = "127.64.0.0/18".parse().ok();
     let agent = host::Agent::start(client, node).await.expect("agent starts");
     let mut stdin = tokio::io::stdin();
     let _ = tokio::io::AsyncReadExt::read_to_end(&mut stdin, &mut Vec::new()).await;

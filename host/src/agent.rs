@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use ipnet::Ipv4Net;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, Preconditions};
@@ -105,10 +106,10 @@ impl Agent {
             Source { component: "kubelet".to_owned(), host: Some(config.node_name.clone()) },
         );
         let sources = SourceCache::start(client.clone(), &tracker, &stop);
-        let node_ip = "127.0.0.1".into();
+        let node_ip = config.node_ip.to_string();
         let shared = Arc::new(Shared { client, runtime, config, node_ip, usage, images, events, sources });
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
-        tracker.spawn(Pods::new(shared.clone(), tracker.clone()).run(stop.clone()));
+        tracker.spawn(Pods::run(shared.clone(), tracker.clone(), stop.clone()));
         tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");
         Ok(Self { stop, tracker, log_addr })
     }
@@ -151,6 +152,8 @@ struct Running {
 /// The reconcile loop over the node's pods.
 struct Pods {
     shared: Arc<Shared>,
+    /// The node's pod CIDR, once known.
+    range: Ipv4Net,
     /// The agent's tasks: every pod task and clean-up is spawned here, so shutdown waits for all of them.
     tasks: TaskTracker,
     running: HashMap<String, Running>,
@@ -159,11 +162,25 @@ struct Pods {
 }
 
 impl Pods {
-    fn new(shared: Arc<Shared>, tasks: TaskTracker) -> Self {
-        Self { shared, tasks, running: HashMap::new(), listed: HashSet::new(), ips: HashSet::new() }
+    /// The pod loop, once the node has a pod CIDR: pods need their addresses before they start.
+    async fn run(shared: Arc<Shared>, tasks: TaskTracker, stop: CancellationToken) {
+        let range = tokio::select! {
+            () = stop.cancelled() => return,
+            range = node::pod_cidr(&shared.client, &shared.config) => range,
+        };
+        let Some(range) = range else { return };
+        let pods = Self {
+            shared,
+            range,
+            tasks,
+            running: HashMap::new(),
+            listed: HashSet::new(),
+            ips: HashSet::new(),
+        };
+        pods.watch(stop).await;
     }
 
-    async fn run(mut self, stop: CancellationToken) {
+    async fn watch(mut self, stop: CancellationToken) {
         let api: Api<Pod> = Api::all(self.shared.client.clone());
         let selector = format!("spec.nodeName={}", self.shared.config.node_name);
         let mut events = watcher(api, watcher::Config::default().fields(&selector)).boxed();
@@ -309,19 +326,23 @@ impl Pods {
         }
     }
 
-    /// The pod's address: the one it had (the agent restarted), or the next free one of the node's range.
+    /// The pod's address: the one it had (the agent restarted), or the next free one of the node's range. The
+    /// range's first address is left out, as CNI's host-local allocator leaves it for the gateway.
     fn allocate_ip(&mut self, pod: &Pod) -> u32 {
-        let base = u32::from(self.shared.config.pod_range);
+        let range = self.range;
         let previous = pod
             .status
             .as_ref()
             .and_then(|s| s.pod_ip.as_deref())
             .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+            .filter(|ip| range.contains(ip))
             .map(u32::from)
-            .filter(|ip| ip & 0xffff_0000 == base && !self.ips.contains(ip));
-        let ip = previous.unwrap_or_else(|| {
-            (base + 2..base + 0xfffe).find(|ip| !self.ips.contains(ip)).unwrap_or(base + 0xfffe)
-        });
+            .filter(|ip| !self.ips.contains(ip));
+        let ip = previous
+            .or_else(|| range.hosts().skip(1).map(u32::from).find(|ip| !self.ips.contains(ip)))
+            // A full range: the kubelet would fail the sandbox; the scheduler's pod limit keeps this from
+            // happening unless max_pods exceeds the range.
+            .unwrap_or_else(|| u32::from(range.broadcast()));
         self.ips.insert(ip);
         ip
     }

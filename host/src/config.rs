@@ -1,6 +1,8 @@
 //! How a node agent is set up.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use ipnet::Ipv4Net;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,8 +39,12 @@ pub struct NodeConfig {
     pub log_listen: SocketAddr,
     /// How often the Lease is renewed and the Ready condition refreshed.
     pub heartbeat: Duration,
-    /// First address of the node's pod range; pods get the next free addresses.
-    pub pod_range: Ipv4Addr,
+    /// The node's address: its Node's InternalIP, where the API server reaches its endpoint, and the pods'
+    /// `hostIP`.
+    pub node_ip: IpAddr,
+    /// The node's pod range, registered as its `spec.podCIDR` (the kubelet's `--pod-cidr`). `None`: the
+    /// control plane assigns one (node IPAM), and pods wait for it.
+    pub pod_cidr: Option<Ipv4Net>,
     /// How often each running pod's emptyDir usage is measured against its `sizeLimit`.
     pub eviction_interval: Duration,
 }
@@ -47,8 +53,6 @@ impl NodeConfig {
     /// Defaults for a node called `node_name` keeping its files in `data_dir`.
     pub fn new(node_name: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
         let node_name = node_name.into();
-        // A per-node /16 picked from the name, so that agents joined to one server hand out distinct addresses.
-        let hash = node_name.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
         let data_dir = data_dir.into();
         Self {
             images_dir: data_dir.join("images"),
@@ -63,7 +67,8 @@ impl NodeConfig {
             log_limits: LogLimits::default(),
             log_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             heartbeat: Duration::from_secs(10),
-            pod_range: Ipv4Addr::new(10, 64 + (hash % 128) as u8, 0, 0),
+            node_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            pod_cidr: None,
             eviction_interval: Duration::from_secs(5),
             node_name,
         }

@@ -30,3 +30,5 @@ pub mod volumes;
 
 pub use agent::Agent;
 pub use config::NodeConfig;
+/// The IPv4 range type of [`NodeConfig::pod_cidr`].
+pub use ipnet::Ipv4Net;

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt, TryStreamExt};
+use ipnet::Ipv4Net;
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
@@ -12,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
 
 use crate::config::NodeConfig;
 
@@ -76,14 +79,15 @@ pub fn describe(config: &NodeConfig, log_port: u16) -> Node {
             ..ObjectMeta::default()
         },
         spec: Some(k8s_openapi::api::core::v1::NodeSpec {
-            pod_cidr: Some(format!("{}/16", config.pod_range)),
+            pod_cidr: config.pod_cidr.map(|c| c.to_string()),
+            pod_cidrs: config.pod_cidr.map(|c| vec![c.to_string()]),
             ..Default::default()
         }),
         status: Some(k8s_openapi::api::core::v1::NodeStatus {
             capacity: Some(resources(memory)),
             allocatable: Some(resources(memory.saturating_sub(config.memory_reserve))),
             addresses: Some(vec![
-                NodeAddress { type_: "InternalIP".into(), address: "127.0.0.1".into() },
+                NodeAddress { type_: "InternalIP".into(), address: config.node_ip.to_string() },
                 NodeAddress { type_: "Hostname".into(), address: config.node_name.clone() },
             ]),
             daemon_endpoints: Some(NodeDaemonEndpoints {
@@ -135,6 +139,44 @@ pub async fn register(client: &kube::Client, config: &NodeConfig, log_port: u16)
     let status = serde_json::json!({ "status": node.status });
     api.patch_status(&config.node_name, &PatchParams::default(), &Patch::Merge(&status)).await?;
     Ok(())
+}
+
+/// The node's pod range: its `spec.podCIDR`, waiting until the control plane assigns one. `None` when the
+/// watch ends (the agent is stopping).
+pub async fn pod_cidr(client: &kube::Client, config: &NodeConfig) -> Option<Ipv4Net> {
+    let api: Api<Node> = Api::all(client.clone());
+    let selector = format!("metadata.name={}", config.node_name);
+    let mut nodes = watcher::watcher(api, watcher::Config::default().fields(&selector)).boxed();
+    let mut waiting = false;
+    loop {
+        match nodes.try_next().await {
+            Ok(Some(watcher::Event::Apply(node) | watcher::Event::InitApply(node))) => {
+                let assigned = node.spec.and_then(|s| s.pod_cidr).filter(|c| !c.is_empty());
+                match assigned.as_deref().map(str::parse::<Ipv4Net>) {
+                    Some(Ok(cidr)) => {
+                        if config.pod_cidr.is_some_and(|wanted| wanted != cidr) {
+                            tracing::warn!(registered = %cidr, "the node keeps the pod CIDR it has: a podCIDR cannot change");
+                        }
+                        return Some(cidr);
+                    }
+                    Some(Err(_)) => {
+                        tracing::error!(cidr = ?assigned, "the node's podCIDR is not an IPv4 range; pods cannot start");
+                    }
+                    None if !waiting => {
+                        waiting = true;
+                        tracing::info!("waiting for the control plane to assign the node's pod CIDR");
+                    }
+                    None => {}
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "node watch failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Renews the node's Lease (creating it the first time) and refreshes the Ready condition.

@@ -3,6 +3,7 @@
 // A failed unwrap is a failed test, with its location; that is what tests want.
 #![allow(clippy::unwrap_used, clippy::default_trait_access)]
 
+mod addressing;
 mod bad_input;
 mod controllers;
 mod controllers_daemonsets;

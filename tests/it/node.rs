@@ -51,6 +51,12 @@ pub fn guest(target: &str, name: &str) -> String {
     dir.join(target).join("release").join(format!("{name}.wasm")).display().to_string()
 }
 
+/// The pod CIDR node `i` of a test cluster registers: the i-th share the node IPAM controller would give.
+pub fn node_pod_cidr(i: usize) -> Option<host::Ipv4Net> {
+    let ipam = controllers::nodeipam::plan::Config::default();
+    ipam.cluster_cidr.subnets(ipam.node_mask).ok()?.nth(i)
+}
+
 /// A server with node agents joined to it.
 pub struct Cluster {
     /// The API server.
@@ -70,6 +76,8 @@ impl Cluster {
             let dir = tempfile::tempdir().unwrap();
             let mut config = NodeConfig::new(format!("node-{i}"), dir.path());
             config.heartbeat = Duration::from_secs(1);
+            // No controllers assign ranges here: each agent registers the i-th share of the cluster CIDR.
+            config.pod_cidr = node_pod_cidr(i);
             adjust(&mut config);
             let agent = Agent::start(cluster.server.client(), config).await.expect("agent starts");
             cluster.agents.push((format!("node-{i}"), agent));

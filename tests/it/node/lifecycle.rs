@@ -84,7 +84,12 @@ async fn node_runs_both_targets_with_env_and_logs() {
         assert_eq!(terminated(&pod), Some((0, "Completed".into())));
         let status = pod.status.unwrap();
         assert_eq!(status.host_ip.as_deref(), Some("127.0.0.1"));
-        assert!(status.pod_ip.as_deref().is_some_and(|ip| ip.starts_with("10.")));
+        let pod_ip = status.pod_ip.clone().unwrap_or_default();
+        let range = crate::node::node_pod_cidr(0).unwrap();
+        assert!(
+            pod_ip.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| range.contains(&ip)),
+            "{pod_ip} outside {range}"
+        );
         assert!(status.start_time.is_some());
         let logs = cluster.logs(0, &name, "main", "").await;
         for expected in [
@@ -93,6 +98,7 @@ async fn node_runs_both_targets_with_env_and_logs() {
             "env TOKEN=s3cret",
             &format!("env MY_NAME={name}"),
             "env MY_NODE=node-0",
+            &format!("env MY_IP={pod_ip}"),
             "env CM_size=9",
             "cwd: ok /",
         ] {

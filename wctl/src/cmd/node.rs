@@ -1,10 +1,11 @@
 //! `wctl node`: run a node agent that joins a remote API server.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use ipnet::Ipv4Net;
 
 /// Arguments of `wctl node`.
 #[derive(clap::Args)]
@@ -41,9 +42,13 @@ pub struct NodeArgs {
     /// Most pods the node takes.
     #[arg(long, default_value_t = 110)]
     max_pods: u32,
-    /// The node's pod address range, a /16 such as 10.64.0.0/16 [default: one derived from the node name].
+    /// The node's pod address range, such as 127.70.0.0/18 [default: the one the control plane assigns].
     #[arg(long, value_name = "CIDR", value_parser = parse_pod_cidr)]
-    pod_cidr: Option<Ipv4Addr>,
+    pod_cidr: Option<Ipv4Net>,
+    /// The node's address: published as its InternalIP, where the API server and other nodes reach it, and
+    /// where its endpoint (logs, usage) listens.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    node_ip: IpAddr,
     /// First crash-loop backoff delay in seconds (doubles up to --backoff-max-seconds).
     #[arg(long, default_value_t = 10)]
     backoff_seconds: u64,
@@ -65,24 +70,26 @@ impl NodeArgs {
         config.memory_bytes = self.memory_bytes;
         config.memory_reserve = self.memory_reserve_bytes;
         config.max_pods = self.max_pods;
-        if let Some(range) = self.pod_cidr {
-            config.pod_range = range;
-        }
+        config.pod_cidr = self.pod_cidr;
+        config.node_ip = self.node_ip;
+        config.log_listen = SocketAddr::new(self.node_ip, 0);
         config.backoff.initial = Duration::from_secs(self.backoff_seconds);
         config.backoff.max = Duration::from_secs(self.backoff_max_seconds);
         config
     }
 }
 
-/// The first address of a /16 written as `a.b.0.0/16`.
-fn parse_pod_cidr(text: &str) -> Result<Ipv4Addr, String> {
-    let invalid = || format!("{text:?} is not a /16 range such as 10.64.0.0/16");
-    let (address, bits) = text.split_once('/').ok_or_else(invalid)?;
-    let address: Ipv4Addr = address.parse().map_err(|_| invalid())?;
-    if bits != "16" || u32::from(address) & 0xffff != 0 {
-        return Err(invalid());
+/// An IPv4 range with no bits set past its prefix, as Kubernetes validates `spec.podCIDR`.
+fn parse_pod_cidr(text: &str) -> Result<Ipv4Net, String> {
+    let net: Ipv4Net =
+        text.parse().map_err(|_| format!("{text:?} is not an IPv4 range such as 127.70.0.0/18"))?;
+    if net.trunc() != net {
+        return Err(format!("{text:?} has bits set past its prefix length; did you mean {}?", net.trunc()));
     }
-    Ok(address)
+    if net.prefix_len() > 30 {
+        return Err(format!("{text:?} leaves no addresses for pods; use a /30 or larger range"));
+    }
+    Ok(net)
 }
 
 pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
@@ -100,9 +107,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pod_cidrs_are_slash_16_ranges() {
-        assert_eq!(parse_pod_cidr("10.70.0.0/16"), Ok(Ipv4Addr::new(10, 70, 0, 0)));
-        for bad in ["10.70.0.0/24", "10.70.1.0/16", "10.70.0.0", "x/16", "10.70.0.0/"] {
+    fn pod_cidrs_are_ipv4_ranges_without_host_bits() {
+        assert_eq!(parse_pod_cidr("10.70.0.0/16"), Ok("10.70.0.0/16".parse().unwrap()));
+        assert_eq!(parse_pod_cidr("127.70.64.0/18"), Ok("127.70.64.0/18".parse().unwrap()));
+        for bad in ["10.70.1.0/16", "10.70.0.0", "x/16", "10.70.0.0/", "10.70.0.0/31", "fd00::/64"] {
             assert!(parse_pod_cidr(bad).is_err(), "{bad}");
         }
     }

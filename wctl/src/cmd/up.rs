@@ -1,6 +1,6 @@
 //! `wctl up`: run a whole cluster in one process: API server, scheduler, controllers and a local node agent.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -24,6 +24,9 @@ pub struct UpArgs {
     /// Name of the local node that runs pods.
     #[arg(long, default_value = "local")]
     node_name: String,
+    /// The local node's address (its InternalIP, where its endpoint listens).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    node_ip: IpAddr,
     /// How many pods the local node accepts (Kubernetes' default is 110).
     #[arg(long, default_value_t = 110)]
     max_pods: u32,
@@ -50,17 +53,23 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             .map(|d| d.join("wharf"))
             .context("cannot find a per-user data directory; pass --data-dir")?,
     };
+    let controller_options = args.controllers.options()?;
+    let node_ipam = args.controllers.node_ipam()?;
     let mut server = Server::start(ServerConfig::new(args.listen, &data_dir)).await?;
     let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
     let scheduler = (!args.disable_scheduler)
         .then(|| scheduler::Service::start(client.clone(), scheduler::Options::default()));
     let controllers = (!args.disable_controllers)
-        .then(|| controllers::Controllers::start_with(client.clone(), args.controllers.options()));
+        .then(|| controllers::Controllers::start_with(client.clone(), controller_options));
     let agent = if args.disable_agent {
         None
     } else {
         let mut node = host::NodeConfig::new(&args.node_name, data_dir.join("node"));
         node.max_pods = args.max_pods;
+        // The first share of the cluster CIDR, so that the local node runs pods even with no controllers.
+        node.pod_cidr = Some(node_ipam.first());
+        node.node_ip = args.node_ip;
+        node.log_listen = SocketAddr::new(args.node_ip, 0);
         node.image_ca_files = args.image_ca;
         Some(host::Agent::start(client, node).await.context("cannot start the local node agent")?)
     };

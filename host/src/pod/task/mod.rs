@@ -136,8 +136,13 @@ struct Task {
 }
 
 impl Task {
-    fn new(shared: Arc<Shared>, pod: K8sPod, placement: Placement) -> Self {
+    fn new(shared: Arc<Shared>, mut pod: K8sPod, placement: Placement) -> Self {
         let spec = pod.spec.clone().unwrap_or_default();
+        // The addresses are known before the first status write: `status.podIP` and `status.hostIP` in
+        // `fieldRef`s resolve to them.
+        let status = pod.status.get_or_insert_default();
+        status.pod_ip = Some(placement.pod_ip.clone());
+        status.host_ip = Some(shared.node_ip.clone());
         let previous = pod.status.clone().unwrap_or_default();
         // Taken back after an agent restart: keep restart counts, and count the run that was lost.
         let carry = |c: &Spec, statuses: &Option<Vec<k8s_openapi::api::core::v1::ContainerStatus>>| {
