@@ -5,7 +5,7 @@
 //! - [`registry`]: what each verb means for each kind (metadata, admission, subresources, deletion).
 //! - [`protobuf`]: Kubernetes protobuf request bodies, decoded into the JSON the rest of the server takes.
 //! - [`patch`]: JSON patch, merge patch, strategic merge patch and server-side apply.
-//! - [`table`]: the columns `kubectl get` prints, computed on the server.
+//! - [`printers`]: the Table columns and cells `kubectl get` prints, computed on the server.
 //! - [`store`]: redb persistence with group commit, the in-memory object cache and the watch history.
 //! - [`server`]: start-up, the namespace finalizer task and the kubeconfig.
 
@@ -13,11 +13,11 @@ pub mod error;
 pub mod http;
 mod namespace;
 pub mod patch;
+pub mod printers;
 pub mod protobuf;
 pub mod registry;
 pub mod server;
 pub mod store;
-pub mod table;
 
 pub use error::ApiError;
 pub use server::{Server, ServerConfig, StartError};

@@ -2,29 +2,15 @@
 //! back and are deleted with each cascade mode, driven by kube-rs and the real kubectl. No node agent runs
 //! here: a helper marks pods ready the way an agent would.
 
-use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::api::{ListParams, PostParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
-use tests::TestServer;
+use tests::{PATIENCE, TestServer, eventually, merge_status, running_and_ready};
 use tokio_util::sync::CancellationToken;
-
-/// Polls `check` until it holds, failing the test after 30 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Marks every pod that is not ready yet as running and ready, as a node agent would, until `stop`.
 fn make_pods_ready(client: kube::Client, stop: CancellationToken) {
@@ -41,11 +27,8 @@ fn make_pods_ready(client: kube::Client, stop: CancellationToken) {
                     continue;
                 }
                 let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap());
-                let now = k8s_openapi::jiff::Timestamp::now().to_string();
-                let status = json!({"status": {"phase": "Running", "conditions": [
-                    {"type": "Ready", "status": "True", "lastTransitionTime": now}]}});
-                let _ =
-                    api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(status)).await;
+                // The pod may be gone already; the next round sees that.
+                let _ = merge_status(&api, &pod.name_any(), running_and_ready()).await;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -94,7 +77,7 @@ async fn controllers_create_replica_sets_and_pods_with_owners() {
     let d = deployments.create(&PostParams::default(), &d).await.unwrap();
     let template_hash = controllers::hash::pod_template_hash(&d.spec.template, None);
 
-    eventually("3 pods", || async { pods_with(&client, "app=web").await.len() == 3 }).await;
+    eventually("3 pods", PATIENCE, || async { pods_with(&client, "app=web").await.len() == 3 }).await;
     let sets = replica_sets_of(&client, &d).await;
     assert_eq!(sets.len(), 1);
     let rs = &sets[0];
@@ -118,7 +101,7 @@ async fn controllers_create_replica_sets_and_pods_with_owners() {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let victim = pods_with(&client, "app=web").await[0].name_any();
     pods.delete(&victim, &Default::default()).await.unwrap();
-    eventually("a replacement", || async {
+    eventually("a replacement", PATIENCE, || async {
         let now = pods_with(&client, "app=web").await;
         now.len() == 3 && now.iter().all(|p| p.name_any() != victim)
     })
@@ -145,7 +128,7 @@ async fn controllers_roll_out_scale_and_roll_back_with_kubectl() {
     assert!(out.contains("successfully rolled out"), "{out}");
 
     kubectl.ok(&["scale", "deployment/web", "--replicas=6"]).await;
-    eventually("6 ready pods", || async {
+    eventually("6 ready pods", PATIENCE, || async {
         pods_with(&client, "app=web").await.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).count()
             == 6
     })
@@ -204,7 +187,15 @@ async fn controllers_roll_out_scale_and_roll_back_with_kubectl() {
     // Pause holds a template change back; resume rolls it out; restart makes a new ReplicaSet.
     kubectl.ok(&["rollout", "pause", "deployment/web"]).await;
     kubectl.ok(&["set", "image", "deployment/web", "app=/w/v3.wasm"]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually("the controller to observe the paused change", PATIENCE, || async {
+        let d = deployments.get("web").await.unwrap();
+        let status = d.status.unwrap_or_default();
+        let progressing =
+            status.conditions.iter().flatten().find(|c| c.type_.as_deref() == Some("Progressing"));
+        status.observed_generation == d.metadata.generation
+            && progressing.and_then(|c| c.reason.as_deref()) == Some("DeploymentPaused")
+    })
+    .await;
     assert_eq!(replica_sets_of(&client, &d).await.len(), 2, "paused: no new ReplicaSet");
     kubectl.ok(&["rollout", "resume", "deployment/web"]).await;
     kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=50s"]).await;
@@ -230,12 +221,14 @@ async fn controllers_delete_with_each_cascade_mode() {
         kubectl.ok(&["apply", "-f", &file]).await;
     }
     for name in ["bg", "fg", "orphan"] {
-        eventually("2 pods each", || async { pods_with(&client, &format!("app={name}")).await.len() == 2 })
-            .await;
+        eventually("2 pods each", PATIENCE, || async {
+            pods_with(&client, &format!("app={name}")).await.len() == 2
+        })
+        .await;
     }
 
     kubectl.ok(&["delete", "deployment/bg", "--cascade=background"]).await;
-    eventually("background: ReplicaSet and pods collected", || async {
+    eventually("background: ReplicaSet and pods collected", PATIENCE, || async {
         pods_with(&client, "app=bg").await.is_empty()
             && sets.list(&ListParams::default().labels("app=bg")).await.unwrap().items.is_empty()
     })
@@ -244,15 +237,30 @@ async fn controllers_delete_with_each_cascade_mode() {
     // Foreground: kubectl waits until the Deployment is gone, which is after its dependents.
     kubectl.ok(&["delete", "deployment/fg", "--cascade=foreground", "--timeout=50s"]).await;
     assert!(deployments.get_opt("fg").await.unwrap().is_none());
-    eventually("foreground: dependents gone", || async {
+    eventually("foreground: dependents gone", PATIENCE, || async {
         pods_with(&client, "app=fg").await.is_empty()
             && sets.list(&ListParams::default().labels("app=fg")).await.unwrap().items.is_empty()
     })
     .await;
 
+    let orphaned = deployments.get("orphan").await.unwrap();
     kubectl.ok(&["delete", "deployment/orphan", "--cascade=orphan", "--timeout=50s"]).await;
     assert!(deployments.get_opt("orphan").await.unwrap().is_none());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A ReplicaSet that names the deleted Deployment as its owner, made after the orphaning: once the
+    // collector has deleted it, it has also acted on the orphaned ReplicaSet's update, seen before it.
+    let sentinel: ReplicaSet = serde_json::from_value(json!({
+        "metadata": {"name": "sentinel", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+            "name": "orphan", "uid": orphaned.uid().unwrap(), "controller": true}]},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "sentinel"}},
+                 "template": {"metadata": {"labels": {"app": "sentinel"}},
+                              "spec": {"containers": [{"name": "app", "image": "/w/app.wasm"}]}}},
+    }))
+    .unwrap();
+    sets.create(&PostParams::default(), &sentinel).await.unwrap();
+    eventually("the collector to delete the sentinel", PATIENCE, || async {
+        sets.get_opt("sentinel").await.unwrap().is_none()
+    })
+    .await;
     let left = sets.list(&ListParams::default().labels("app=orphan")).await.unwrap().items;
     assert_eq!(left.len(), 1, "orphan: the ReplicaSet stays");
     assert!(left[0].owner_references().is_empty(), "and has no owner");

@@ -3,31 +3,17 @@
 //! eligible node, nodes joining later, taints, and a rolling update held to `maxUnavailable`.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
-use tests::TestServer;
+use tests::{PATIENCE, TestServer, eventually, merge, merge_status, running_and_ready};
 use tokio_util::sync::CancellationToken;
-
-/// Polls `check` until it holds, failing the test after 60 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn is_ready(pod: &Pod) -> bool {
     let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
@@ -60,10 +46,7 @@ fn fake_agents(client: kube::Client, stop: CancellationToken) {
                 if is_ready(&pod) || *rounds < 3 {
                     continue;
                 }
-                let now = k8s_openapi::jiff::Timestamp::now().to_string();
-                let status = json!({"status": {"phase": "Running", "conditions": [
-                    {"type": "Ready", "status": "True", "lastTransitionTime": now}]}});
-                let _ = pods.patch_status(&name, &PatchParams::default(), &Patch::Merge(status)).await;
+                let _ = merge_status(&pods, &name, running_and_ready()).await;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -124,7 +107,7 @@ async fn controllers_run_one_daemon_pod_per_eligible_node_and_roll_it_over() {
     sets.create(&PostParams::default(), &daemon_set("agent:v1")).await.unwrap();
 
     let workers = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
-    eventually("one pod on each untainted worker", || async {
+    eventually("one pod on each untainted worker", PATIENCE, || async {
         let by_node = pods_by_node(&pods).await;
         by_node.keys().cloned().collect::<Vec<_>>() == workers(&["w1", "w2", "w3"])
             && by_node.values().all(|p| p.len() == 1)
@@ -140,12 +123,12 @@ async fn controllers_run_one_daemon_pod_per_eligible_node_and_roll_it_over() {
     assert_eq!(generation_of(pod), "1");
 
     add_node(&client, "w4", "worker", json!([])).await;
-    eventually("a pod on the node that joined", || async {
+    eventually("a pod on the node that joined", PATIENCE, || async {
         let by_node = pods_by_node(&pods).await;
         by_node.keys().cloned().collect::<Vec<_>>() == workers(&["w1", "w2", "w3", "w4"])
     })
     .await;
-    eventually("the status to count four ready pods", || async {
+    eventually("the status to count four ready pods", PATIENCE, || async {
         let status = sets.get_status("agent").await.unwrap().status.unwrap_or_default();
         (
             status.desired_number_scheduled,
@@ -177,14 +160,14 @@ async fn controllers_run_one_daemon_pod_per_eligible_node_and_roll_it_over() {
     }
     let change =
         json!({"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "agent:v2"}]}}}});
-    sets.patch("agent", &PatchParams::default(), &Patch::Merge(change)).await.unwrap();
-    eventually("every node to run a ready pod of the new template", || async {
+    merge(&sets, "agent", change).await.unwrap();
+    eventually("every node to run a ready pod of the new template", PATIENCE, || async {
         let by_node = pods_by_node(&pods).await;
         by_node.len() == 4
             && by_node.values().all(|p| p.len() == 1 && generation_of(&p[0]) == "2" && is_ready(&p[0]))
     })
     .await;
-    eventually("the status to report the rollout done", || async {
+    eventually("the status to report the rollout done", PATIENCE, || async {
         let set = sets.get_status("agent").await.unwrap();
         let status = set.status.unwrap_or_default();
         status.observed_generation == Some(2)
@@ -205,11 +188,8 @@ async fn controllers_run_one_daemon_pod_per_eligible_node_and_roll_it_over() {
 
     // A worker that changes role loses its pod.
     let relabel = json!({"metadata": {"labels": {"role": "other"}}});
-    Api::<Node>::all(client.clone())
-        .patch("w4", &PatchParams::default(), &Patch::Merge(relabel))
-        .await
-        .unwrap();
-    eventually("the pod to leave the node that no longer matches", || async {
+    merge(&Api::<Node>::all(client.clone()), "w4", relabel).await.unwrap();
+    eventually("the pod to leave the node that no longer matches", PATIENCE, || async {
         !pods_by_node(&pods).await.contains_key("w4")
     })
     .await;
@@ -233,7 +213,7 @@ async fn controllers_replace_on_delete_daemon_pods_only_when_deleted() {
     let mut set = daemon_set("agent:v1");
     set.spec.update_strategy = serde_json::from_value(json!({"type": "OnDelete"})).unwrap();
     sets.create(&PostParams::default(), &set).await.unwrap();
-    eventually("a ready pod on each worker", || async {
+    eventually("a ready pod on each worker", PATIENCE, || async {
         let by_node = pods_by_node(&pods).await;
         by_node.len() == 2 && by_node.values().all(|p| p.len() == 1 && is_ready(&p[0]))
     })
@@ -241,18 +221,20 @@ async fn controllers_replace_on_delete_daemon_pods_only_when_deleted() {
 
     let change =
         json!({"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "agent:v2"}]}}}});
-    sets.patch("agent", &PatchParams::default(), &Patch::Merge(change)).await.unwrap();
-    eventually("the status to see the new generation", || async {
+    merge(&sets, "agent", change).await.unwrap();
+    eventually("the status to see the new generation", PATIENCE, || async {
         let status = sets.get_status("agent").await.unwrap().status.unwrap_or_default();
         status.observed_generation == Some(2) && status.updated_number_scheduled == Some(0)
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The controller has decided on generation 2 (its status says so): with OnDelete the old pods stay.
     let by_node = pods_by_node(&pods).await;
-    assert!(by_node.values().flatten().all(|p| generation_of(p) == "1"), "OnDelete replaced pods by itself");
+    let generations: Vec<_> =
+        by_node.values().map(|p| p.iter().map(generation_of).collect::<Vec<_>>()).collect();
+    assert_eq!(generations, [["1"], ["1"]], "OnDelete replaced pods by itself");
 
     pods.delete(&by_node["w1"][0].name_any(), &DeleteParams::default()).await.unwrap();
-    eventually("the deleted pod to come back with the new template", || async {
+    eventually("the deleted pod to come back with the new template", PATIENCE, || async {
         let by_node = pods_by_node(&pods).await;
         by_node.get("w1").is_some_and(|p| p.len() == 1 && generation_of(&p[0]) == "2")
             && by_node.get("w2").is_some_and(|p| p.len() == 1 && generation_of(&p[0]) == "1")
@@ -264,15 +246,16 @@ async fn controllers_replace_on_delete_daemon_pods_only_when_deleted() {
         {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
         {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]}});
     let nodes: Api<Node> = Api::all(client.clone());
-    nodes.patch("w1", &PatchParams::default(), &Patch::Merge(taints)).await.unwrap();
+    merge(&nodes, "w1", taints).await.unwrap();
     let evict = json!({"spec": {"taints": [{"key": "dedicated", "effect": "NoExecute"}]}});
-    nodes.patch("w2", &PatchParams::default(), &Patch::Merge(evict)).await.unwrap();
-    eventually("the pod to leave the NoExecute node only", || async {
-        let by_node = pods_by_node(&pods).await;
-        by_node.keys().cloned().collect::<Vec<_>>() == ["w1"]
+    merge(&nodes, "w2", evict).await.unwrap();
+    // The status counts w1 and not w2 once the controller has seen both nodes' taints.
+    eventually("the pod to leave the NoExecute node, and the status to show it", PATIENCE, || async {
+        let status = sets.get_status("agent").await.unwrap().status.unwrap_or_default();
+        let gone = !pods_by_node(&pods).await.contains_key("w2");
+        gone && status.desired_number_scheduled == 1 && status.current_number_scheduled == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(pods_by_node(&pods).await.contains_key("w1"), "the daemon left a node with tolerated taints");
 
     stop.cancel();

@@ -1,7 +1,6 @@
 //! Jobs end to end: the API server, the scheduler, the controllers and a real node agent running real wasm
 //! guests (`hello` with `exit:0` / `exit:1`), watched with kube-rs and the real kubectl.
 
-use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -10,20 +9,9 @@ use kube::Api;
 use kube::api::ListParams;
 use serde_json::{Value, json};
 
-use crate::node::{Cluster, TARGETS, guest};
+use tests::eventually;
 
-/// Polls `check` until it holds, failing the test after `secs`.
-async fn eventually<F, Fut>(what: &str, secs: u64, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::node::{Cluster, TARGETS, guest};
 
 /// One node, the scheduler and the controllers (failed pods replaced after 100 ms rather than 10 s).
 struct JobCluster {
@@ -120,7 +108,7 @@ async fn controllers_run_twenty_completions_four_at_a_time() {
     let body = job("many", json!({"completions": 20, "parallelism": 4}), &["sleep:50", "exit:0"]);
     jobs.create(&Default::default(), &serde_json::from_value(body).unwrap()).await.unwrap();
     let most_running = std::cell::Cell::new(0);
-    eventually("the job to complete", 120, || async {
+    eventually("the job to complete", Duration::from_secs(120), || async {
         let pods = jc.pods_of("many").await;
         let running = pods.iter().filter(|p| !matches!(phase(p), "Succeeded" | "Failed")).count();
         most_running.set(most_running.get().max(running));
@@ -154,13 +142,15 @@ async fn controllers_fail_a_job_at_its_backoff_limit() {
     assert_eq!(failed.reason.as_deref(), Some("BackoffLimitExceeded"));
     assert_eq!((status.failed, status.succeeded, status.active), (Some(3), Some(0), Some(0)));
     assert!(status.completion_time.is_none());
+    // The controller records the event after it made its last pods and wrote the final status.
+    eventually("the BackoffLimitExceeded event", Duration::from_secs(30), || async {
+        jc.events_of("broken").await.iter().any(|(reason, _)| reason == "BackoffLimitExceeded")
+    })
+    .await;
     // backoffLimit 2: the first run and two retries, then no more.
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let pods = jc.pods_of("broken").await;
     assert_eq!(pods.len(), 3);
     assert!(pods.iter().all(|p| phase(p) == "Failed"));
-    let events = jc.events_of("broken").await;
-    assert!(events.iter().any(|(r, _)| r == "BackoffLimitExceeded"), "{events:?}");
     jc.shutdown().await;
 }
 
@@ -172,7 +162,7 @@ async fn controllers_pass_completion_indexes_and_expire_finished_jobs() {
     jobs.create(&Default::default(), &serde_json::from_value(job("indexed", spec, &["exit:0"])).unwrap())
         .await
         .unwrap();
-    eventually("the indexed job to complete", 60, || async {
+    eventually("the indexed job to complete", Duration::from_secs(60), || async {
         jobs.get_opt("indexed")
             .await
             .unwrap()
@@ -195,7 +185,7 @@ async fn controllers_pass_completion_indexes_and_expire_finished_jobs() {
     assert_eq!(seen, ["0", "1", "2"]);
 
     // ttlSecondsAfterFinished: the Job and its pods go.
-    eventually("the finished job to be deleted", 60, || async {
+    eventually("the finished job to be deleted", Duration::from_secs(60), || async {
         jobs.get_opt("indexed").await.unwrap().is_none() && jc.pods_of("indexed").await.is_empty()
     })
     .await;

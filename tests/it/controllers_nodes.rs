@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use host::{Agent, NodeConfig};
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::Api;
 use kube::api::ListParams;
+use kube::{Api, ResourceExt};
 use serde_json::json;
+
+use tests::eventually;
 
 use crate::node::{Cluster, TARGETS, guest};
 
@@ -44,17 +46,6 @@ async fn live_pods(pods: &Api<Pod>) -> Vec<Pod> {
     list.items.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect()
 }
 
-async fn wait_for<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn controllers_move_pods_off_an_unreachable_node_and_take_it_back() {
     let mut cluster = Cluster::start(3, |c| c.cpu_millis = Some(2000)).await;
@@ -79,7 +70,7 @@ async fn controllers_move_pods_off_an_unreachable_node_and_take_it_back() {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
     deployments.create(&Default::default(), &deployment).await.unwrap();
     let pods = cluster.pods();
-    let running = wait_for("6 running pods", Duration::from_secs(90), async || {
+    let running = eventually("6 running pods", Duration::from_secs(90), async || {
         let live = live_pods(&pods).await;
         (live.len() == 6 && live.iter().all(|p| phase(p) == "Running")).then_some(live)
     })
@@ -94,7 +85,7 @@ async fn controllers_move_pods_off_an_unreachable_node_and_take_it_back() {
     agent.shutdown().await;
 
     let nodes: Api<Node> = Api::all(client.clone());
-    wait_for("the node to be Unknown", Duration::from_secs(60), async || {
+    eventually("the node to be Unknown", Duration::from_secs(60), async || {
         let node = nodes.get(&victim_name).await.unwrap();
         (ready(&node) == "Unknown").then_some(())
     })
@@ -105,7 +96,7 @@ async fn controllers_move_pods_off_an_unreachable_node_and_take_it_back() {
     assert_eq!(reason.as_deref(), Some("NodeStatusUnknown"));
     // The taint comes with the condition, and its pods are gone within the eviction time (+5 s to run again).
     let moved =
-        wait_for("the pods to run on the other nodes", EVICTION + Duration::from_secs(5), async || {
+        eventually("the pods to run on the other nodes", EVICTION + Duration::from_secs(5), async || {
             let live = live_pods(&pods).await;
             let moved = live.len() == 6
                 && live
@@ -126,12 +117,26 @@ async fn controllers_move_pods_off_an_unreachable_node_and_take_it_back() {
     // The node comes back: ready, untainted, and the Deployment still has exactly its 6 pods.
     let agent = Agent::start(client.clone(), node_config(&cluster, victim)).await.unwrap();
     cluster.agents.push((victim_name.clone(), agent));
-    wait_for("the node to be ready and untainted", Duration::from_secs(60), async || {
+    eventually("the node to be ready and untainted", Duration::from_secs(60), async || {
         let node = nodes.get(&victim_name).await.unwrap();
         (ready(&node) == "True" && taints(&node).is_empty()).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The ReplicaSet controller has counted its pods since the node came back: a pod the returning node
+    // brought back would show in its status.
+    let deployment = deployments.get("spread").await.unwrap();
+    let set = eventually("the ReplicaSet's status to be current", Duration::from_secs(30), async || {
+        let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+        let list = sets.list(&ListParams::default().labels("app=spread")).await.unwrap().items;
+        let set = list
+            .into_iter()
+            .find(|s| s.owner_references().iter().any(|o| o.uid == deployment.uid().unwrap()))?;
+        let status = set.status.clone()?;
+        (status.observed_generation == set.metadata.generation && status.ready_replicas == Some(6))
+            .then_some(set)
+    })
+    .await;
+    assert_eq!(set.status.unwrap().replicas, 6, "no duplicates after the node returned");
     let live = live_pods(&pods).await;
     assert_eq!(live.len(), 6, "no duplicates after the node returned");
     let names: Vec<_> = moved.iter().map(|p| p.metadata.name.clone()).collect();

@@ -46,7 +46,7 @@ async fn kubectl_logs_are_proxied_to_the_pods_node_agent() {
     nodes.create(&PostParams::default(), &node).await.unwrap();
     let status = json!({"status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                                    "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}});
-    nodes.patch_status("n1", &Default::default(), &kube::api::Patch::Merge(status)).await.unwrap();
+    tests::merge_status(&nodes, "n1", status).await.unwrap();
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": {"nodeName": "n1",

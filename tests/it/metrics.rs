@@ -2,7 +2,7 @@
 //! (an agent double serves the kubelet's `/stats/summary` shape here).
 
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, Patch, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::json;
 use tests::TestServer;
 
@@ -39,7 +39,7 @@ async fn kubectl_top_nodes_and_pods() {
     let status = json!({"status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                                    "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
                                    "allocatable": {"cpu": "2", "memory": "4Gi"}, "capacity": {"cpu": "2", "memory": "4Gi"}}});
-    nodes.patch_status("n1", &Default::default(), &Patch::Merge(status)).await.unwrap();
+    tests::merge_status(&nodes, "n1", status).await.unwrap();
     let pods: Api<Pod> = Api::namespaced(client, "default");
     let pod = serde_json::from_value(json!({"metadata": {"name": "web", "labels": {"app": "web"}},
         "spec": {"nodeName": "n1", "containers": [{"name": "web", "image": "/opt/web.wasm"}]}}))

@@ -61,7 +61,7 @@ async fn namespace_lifecycle() {
     assert!(emptied.is_ok(), "the namespace's contents were not deleted");
     assert!(namespaces.get_opt("demo").await.unwrap().is_some(), "the namespace waits for its contents");
     let release = json!({"metadata": {"finalizers": null}});
-    demo.patch("held", &Default::default(), &kube::api::Patch::Merge(release)).await.unwrap();
+    tests::merge(&demo, "held", release).await.unwrap();
 
     let gone = tokio::time::timeout(Duration::from_secs(10), async {
         while namespaces.get_opt("demo").await.unwrap().is_some() {

@@ -18,7 +18,7 @@ use kube::Api;
 use kube::api::PostParams;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tests::{TestServer, workspace_root};
+use tests::{TestServer, eventually, workspace_root};
 
 /// The wasm targets guests are built for.
 pub const TARGETS: [&str; 2] = ["wasm32-wasip1", "wasm32-wasip2"];
@@ -125,23 +125,11 @@ pub async fn http_get(url: &str) -> String {
     text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
 }
 
-/// Waits (generously) until the pod satisfies `ok`, failing with its last state.
+/// Waits (generously) until the pod satisfies `ok`.
 pub async fn wait_pod(api: &Api<Pod>, name: &str, secs: u64, ok: impl Fn(&Pod) -> bool) -> Pod {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let pod = api.get_opt(name).await.unwrap();
-        if let Some(pod) = &pod
-            && ok(pod)
-        {
-            return pod.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "pod {name} did not reach the expected state in {secs} s: {}",
-            serde_json::to_string_pretty(&pod.map(|p| p.status)).unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("pod {name} to reach the expected state");
+    eventually(&what, Duration::from_secs(secs), async || api.get_opt(name).await.unwrap().filter(|p| ok(p)))
+        .await
 }
 
 /// The pod's phase.

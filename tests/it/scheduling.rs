@@ -2,21 +2,16 @@
 //! created through the API, and the scheduler service running in-process as any other client would.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Api, Client};
 use scheduler::{Options, Service};
 use serde_json::{Value, json};
-use tests::TestServer;
-use tokio::time::Instant;
-
-/// Generous: CI machines have two cores shared by many tests.
-const PATIENCE: Duration = Duration::from_secs(60);
+use tests::{PATIENCE, TestServer, eventually};
 
 /// A server and a scheduler running against it.
 struct Cluster {
@@ -63,7 +58,7 @@ impl Cluster {
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": "node agent is posting ready status"}],
         }});
-        nodes.patch_status(name, &PatchParams::default(), &Patch::Merge(status)).await.unwrap();
+        tests::merge_status(&nodes, name, status).await.unwrap();
     }
 
     /// Creates a pod requesting `cpu` and `memory`, with `extra` merged into its spec. Pods go at once when
@@ -87,7 +82,7 @@ impl Cluster {
     /// Waits until the pod `name` is bound and returns its node.
     async fn bound(&self, name: &str) -> String {
         let pods = self.pods();
-        eventually(&format!("pod {name} to be bound"), || async {
+        eventually(&format!("pod {name} to be bound"), PATIENCE, || async {
             let pod = pods.get(name).await.ok()?;
             pod.spec?.node_name.filter(|n| !n.is_empty())
         })
@@ -97,7 +92,7 @@ impl Cluster {
     /// Waits until the pod `name` is marked unschedulable and returns the condition's message.
     async fn unschedulable(&self, name: &str) -> String {
         let pods = self.pods();
-        eventually(&format!("pod {name} to be marked unschedulable"), || async {
+        eventually(&format!("pod {name} to be marked unschedulable"), PATIENCE, || async {
             let pod = pods.get(name).await.ok()?;
             let condition = pod.status?.conditions?.into_iter().find(|c| c.type_ == "PodScheduled")?;
             (condition.status == "False" && condition.reason.as_deref() == Some("Unschedulable"))
@@ -109,29 +104,13 @@ impl Cluster {
     /// Waits for an event about the pod `name` with `reason`, and returns it.
     async fn event(&self, name: &str, reason: &str) -> Event {
         let events: Api<Event> = Api::namespaced(self.client.clone(), "default");
-        eventually(&format!("a {reason} event for {name}"), || async {
+        eventually(&format!("a {reason} event for {name}"), PATIENCE, || async {
             let list = events.list(&ListParams::default()).await.ok()?;
             list.items.into_iter().find(|e| {
                 e.involved_object.name.as_deref() == Some(name) && e.reason.as_deref() == Some(reason)
             })
         })
         .await
-    }
-}
-
-/// Polls `check` until it returns something, failing the test after [`PATIENCE`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

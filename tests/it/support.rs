@@ -145,3 +145,69 @@ pub async fn raw(
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     (code, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
 }
+
+/// How long a test waits for a controller or an agent to act, unless it says otherwise: generous, since CI
+/// machines are small and shared. Waiting never slows a passing test; only a failing one waits this long.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// What a polled check answers: `true`, or `Some(value)`, once what it waits for holds.
+pub trait Outcome {
+    /// What the check found.
+    type Value;
+    /// `Some` when the check holds.
+    fn done(self) -> Option<Self::Value>;
+}
+
+impl Outcome for bool {
+    type Value = ();
+    fn done(self) -> Option<()> {
+        self.then_some(())
+    }
+}
+
+impl<T> Outcome for Option<T> {
+    type Value = T;
+    fn done(self) -> Option<T> {
+        self
+    }
+}
+
+/// Polls `check` every 50 ms until it holds and returns what it found; fails the test, naming `what`, after
+/// `limit`.
+pub async fn eventually<O: Outcome>(
+    what: &str,
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> O,
+) -> O::Value {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await.done() {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Applies a JSON merge patch to `name`, as `kubectl patch --type=merge` does.
+pub async fn merge<K>(api: &kube::Api<K>, name: &str, patch: serde_json::Value) -> kube::Result<K>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.patch(name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(patch)).await
+}
+
+/// Applies a JSON merge patch to the status of `name`, as a controller or node agent reports.
+pub async fn merge_status<K>(api: &kube::Api<K>, name: &str, patch: serde_json::Value) -> kube::Result<K>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.patch_status(name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(patch)).await
+}
+
+/// The status a node agent writes for a pod whose containers run and pass their readiness checks.
+pub fn running_and_ready() -> serde_json::Value {
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    serde_json::json!({"status": {"phase": "Running", "conditions": [
+        {"type": "Ready", "status": "True", "lastTransitionTime": now}]}})
+}

@@ -4,7 +4,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, EvictParams, Patch, PostParams};
+use kube::api::{Api, EvictParams, PostParams};
 use serde_json::json;
 use tests::TestServer;
 
@@ -14,7 +14,7 @@ async fn ready_pod(pods: &Api<Pod>, name: &str) {
     .unwrap();
     pods.create(&PostParams::default(), &pod).await.unwrap();
     let status = json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
-    pods.patch_status(name, &Default::default(), &Patch::Merge(status)).await.unwrap();
+    tests::merge_status(pods, name, status).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -79,10 +79,10 @@ async fn label_selected_watch_reports_objects_leaving_the_selection_as_deleted()
     cms.create(&PostParams::default(), &cm("web", json!({"app": "web"}))).await.unwrap();
     assert_eq!(name_of(&next(&mut stream).await.unwrap()), ("ADDED", "web".into()));
     let relabel = json!({"metadata": {"labels": {"app": "db"}}});
-    cms.patch("web", &Default::default(), &kube::api::Patch::Merge(relabel)).await.unwrap();
+    tests::merge(&cms, "web", relabel).await.unwrap();
     assert_eq!(name_of(&next(&mut stream).await.unwrap()), ("DELETED", "web".into()));
     let relabel = json!({"metadata": {"labels": {"app": "web"}}});
-    cms.patch("other", &Default::default(), &kube::api::Patch::Merge(relabel)).await.unwrap();
+    tests::merge(&cms, "other", relabel).await.unwrap();
     assert_eq!(name_of(&next(&mut stream).await.unwrap()), ("ADDED", "other".into()));
 }
 

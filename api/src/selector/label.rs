@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::NodeSelectorRequirement;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as metav1;
 
 use super::SelectorError;
+use crate::validation::names;
 
 /// How a [`Requirement`] compares a label with its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -345,7 +346,7 @@ impl fmt::Display for LabelSelector {
 
 /// Validates a label key as Kubernetes' `IsQualifiedName`, with its wording.
 fn validate_key(key: &str) -> Result<(), SelectorError> {
-    let problems = qualified_name_problems(key);
+    let problems = names::is_qualified_name(key);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -355,13 +356,7 @@ fn validate_key(key: &str) -> Result<(), SelectorError> {
 
 /// Validates a label value as Kubernetes' `IsValidLabelValue`, with its wording.
 fn validate_value(key: &str, value: &str) -> Result<(), SelectorError> {
-    let mut problems = Vec::new();
-    if value.len() > NAME_MAX_LENGTH {
-        problems.push(format!("must be no more than {NAME_MAX_LENGTH} characters"));
-    }
-    if !value.is_empty() && !is_qualified_name_part(value) {
-        problems.push(LABEL_VALUE_MESSAGE.to_owned());
-    }
+    let problems = names::is_label_value(value);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -371,84 +366,6 @@ fn validate_value(key: &str, value: &str) -> Result<(), SelectorError> {
             reason: problems.join("; "),
         })
     }
-}
-
-const NAME_MAX_LENGTH: usize = 63;
-const PREFIX_MAX_LENGTH: usize = 253;
-const QUALIFIED_NAME_MESSAGE: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and \
-    end with an alphanumeric character (e.g. 'MyName', or 'my.name', or '123-abc', regex used for validation is \
-    '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
-const SUBDOMAIN_MESSAGE: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric \
-    characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used \
-    for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-const LABEL_VALUE_MESSAGE: &str = "a valid label must be an empty string or consist of alphanumeric characters, \
-    '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue', or 'my_value', or \
-    '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
-
-/// Everything wrong with `key` as a qualified name (`[prefix/]name`), in Kubernetes' order and wording.
-fn qualified_name_problems(key: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    let parts: Vec<&str> = key.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                problems.push("prefix part must be non-empty".to_owned());
-            } else {
-                if prefix.len() > PREFIX_MAX_LENGTH {
-                    problems.push(format!("prefix part must be no more than {PREFIX_MAX_LENGTH} characters"));
-                }
-                if !is_dns1123_subdomain(prefix) {
-                    problems.push(format!("prefix part {SUBDOMAIN_MESSAGE}"));
-                }
-            }
-            name
-        }
-        _ => {
-            return vec![format!(
-                "a qualified name {QUALIFIED_NAME_MESSAGE} with an optional DNS subdomain prefix and '/' (e.g. \
-                 'example.com/MyName')"
-            )];
-        }
-    };
-    if name.is_empty() {
-        problems.push("name part must be non-empty".to_owned());
-    } else if name.len() > NAME_MAX_LENGTH {
-        problems.push(format!("name part must be no more than {NAME_MAX_LENGTH} characters"));
-    }
-    if !is_qualified_name_part(name) {
-        problems.push(format!("name part {QUALIFIED_NAME_MESSAGE}"));
-    }
-    problems
-}
-
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`
-fn is_qualified_name_part(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`
-fn is_dns1123_subdomain(s: &str) -> bool {
-    let is_alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    s.split('.').all(|label| {
-        let bytes = label.as_bytes();
-        match (bytes.first(), bytes.last()) {
-            (Some(first), Some(last)) => {
-                is_alphanumeric(first)
-                    && is_alphanumeric(last)
-                    && bytes.iter().all(|b| is_alphanumeric(b) || *b == b'-')
-            }
-            _ => false,
-        }
-    })
 }
 
 /// A lexical token of the label selector string form.
@@ -844,7 +761,7 @@ mod tests {
             ("x$=a".to_owned(), "invalid label key \"x$\": name part must consist of alphanumeric"),
             ("-x=a".to_owned(), "invalid label key \"-x\": name part must consist"),
             ("x.=a".to_owned(), "invalid label key \"x.\": name part must consist"),
-            ("a/b/c=d".to_owned(), "invalid label key \"a/b/c\": a qualified name must consist"),
+            ("a/b/c=d".to_owned(), "invalid label key \"a/b/c\": a valid label key must consist"),
             (
                 "Example.com/x=a".to_owned(),
                 "invalid label key \"Example.com/x\": prefix part a lowercase RFC 1123",
@@ -855,14 +772,14 @@ mod tests {
                 "x/".to_owned(),
                 "invalid label key \"x/\": name part must be non-empty; name part must consist",
             ),
-            (format!("{long_name}=a"), "name part must be no more than 63 characters"),
-            (long_prefix.clone(), "prefix part must be no more than 253 characters"),
+            (format!("{long_name}=a"), "name part must be no more than 63 bytes"),
+            (long_prefix.clone(), "prefix part must be no more than 253 bytes"),
             (
                 "x=a$".to_owned(),
                 "invalid label value \"a$\" for key \"x\": a valid label must be an empty string",
             ),
             ("x in (a,-b)".to_owned(), "invalid label value \"-b\" for key \"x\""),
-            (format!("x={long_name}"), "must be no more than 63 characters"),
+            (format!("x={long_name}"), "must be no more than 63 bytes"),
             ("x=é".to_owned(), "invalid label value \"é\" for key \"x\""),
             ("é".to_owned(), "invalid label key \"é\""),
             (

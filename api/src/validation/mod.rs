@@ -19,7 +19,7 @@ mod batch;
 mod cluster;
 mod config;
 mod meta;
-mod names;
+pub(crate) mod names;
 mod network;
 mod pod;
 mod resources;

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use super::{bytes_response, header_str};
 use crate::error::{ApiError, Result};
+use crate::printers;
 use crate::protobuf;
 use crate::registry::{ListPage, ResourceType};
 use crate::store::StoredObject;
-use crate::table;
 
 /// What `rows[].object` of a Table carries (`?includeObject=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,12 +207,12 @@ pub fn table_of(
     continue_token: Option<&str>,
 ) -> Value {
     let now = jiff::Timestamp::now();
-    let columns: Vec<Value> = table::columns(rt.plural).iter().map(table::Column::to_json).collect();
+    let columns: Vec<Value> = printers::columns(rt.plural).iter().map(printers::Column::to_json).collect();
     let rows: Vec<Value> = objects
         .iter()
         .map(|object| {
-            let mut row = json!({"cells": table::cells(rt.plural, object, now)});
-            if let Some(conditions) = table::row_conditions(rt.plural, object) {
+            let mut row = json!({"cells": printers::cells(rt.plural, object, now)});
+            if let Some(conditions) = printers::row_conditions(rt.plural, object) {
                 row["conditions"] = conditions;
             }
             match include {

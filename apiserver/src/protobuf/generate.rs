@@ -1,4 +1,4 @@
-//! The generator of `table.rs`, run as the test [`table_is_up_to_date`].
+//! The generator of `messages.rs`, run as the test [`messages_are_up_to_date`].
 //!
 //! It reads three sources:
 //! - the `k8s-pb` crate's sources (the prost types of Kubernetes' `generated.proto` files), parsed with `syn`:
@@ -14,7 +14,7 @@
 //!
 //! Both crates are dependencies, so their sources are in cargo's registry (`$CARGO_HOME/registry/src`), at
 //! the versions `Cargo.lock` pins. The roots are every kind served, their subresources' kinds,
-//! and `DeleteOptions`; the table holds every message they reach.
+//! and `DeleteOptions`; `messages.rs` holds every message they reach.
 //!
 //! Run it with `cargo test -p apiserver protobuf::generate`. When the output differs from the checked-in
 //! file, the test writes the new file and fails, so the change is reviewed and committed.
@@ -27,7 +27,8 @@ use syn::ext::IdentExt as _;
 
 use crate::registry::{KINDS, Subresource};
 
-const TABLE: &str = "src/protobuf/table.rs";
+/// The generated schema, relative to the crate root.
+const MESSAGES: &str = "src/protobuf/messages.rs";
 const VALUE_FIELDS: &str = "src/protobuf/value_fields.txt";
 
 /// Top-level messages that are bodies of requests but not kinds of the kind table or of a subresource.
@@ -73,7 +74,7 @@ struct Sources {
 }
 
 #[test]
-fn table_is_up_to_date() {
+fn messages_are_up_to_date() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let sources = Sources::locate(&manifest.join("../Cargo.lock"));
     let mut generator = Generator::new(&sources);
@@ -92,8 +93,8 @@ fn table_is_up_to_date() {
         let text = std::fs::read_to_string(manifest.join(VALUE_FIELDS)).expect("read value_fields.txt");
         parse_value_fields(&text)
     };
-    let table = generator.render(&roots, &facts, &sources);
-    stale.extend(ensure_file(&manifest.join(TABLE), &table));
+    let messages = generator.render(&roots, &facts, &sources);
+    stale.extend(ensure_file(&manifest.join(MESSAGES), &messages));
     assert!(
         stale.is_empty(),
         "{stale:?} were stale and have been regenerated: review and commit them, then run the tests again"
@@ -447,7 +448,7 @@ impl<'a> Generator<'a> {
         let listed: usize = facts.values().map(Vec::len).sum();
         assert_eq!(
             used_facts, listed,
-            "value_fields.txt lists fields the table does not have: derive it again"
+            "value_fields.txt lists fields messages.rs does not have: derive it again"
         );
         out
     }
@@ -687,7 +688,7 @@ fn go_structs(dir: &Path) -> HashMap<String, HashMap<String, GoField>> {
 fn render_value_fields(facts: &BTreeMap<String, Vec<String>>) -> String {
     let mut out = String::from(
         "# Go fields that are plain values (not pointers) with `omitempty` (scalars) or `omitzero`, for every message\n\
-         # of table.rs with single fields: Go writes them even when zero, and zero means unset. Derived from the Go structs of\n\
+         # of messages.rs with single fields: Go writes them even when zero, and zero means unset. Derived from the Go structs of\n\
          # k8s.io/api and k8s.io/apimachinery by `protobuf::generate` (see generate.rs); one message per line.\n",
     );
     for (message, fields) in facts {

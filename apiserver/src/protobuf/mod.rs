@@ -9,8 +9,8 @@
 //!
 //! The typed messages come from the `k8s-pb` crate (prost types generated from Kubernetes' `.proto` files),
 //! but those types have no JSON form and their Rust names lose the JSON ones (`cluster_i_ps` for
-//! `clusterIPs`). Instead of hand-writing a conversion per type, `table.rs` is a schema table generated from
-//! three sources and checked in:
+//! `clusterIPs`). Instead of hand-writing a conversion per type, `messages.rs` is a schema table generated
+//! from three sources and checked in:
 //!
 //! - `k8s-pb`'s prost attributes: messages, field tags, wire types, lists, maps, nested messages;
 //! - `k8s-openapi`'s serde code: the JSON name of each field (`"podIP" => Field::Key_pod_ip`);
@@ -24,9 +24,9 @@
 //! Go embeds some messages inline (`VolumeSource` in `Volume`, `ProbeHandler` in `Probe`): the table marks
 //! them with an empty JSON name and their fields land in the parent object.
 //!
-//! The generator is the test `protobuf::generate::table_is_up_to_date` (see `generate.rs` and
+//! The generator is the test `protobuf::generate::messages_are_up_to_date` (see `generate.rs` and
 //! ARCHITECTURE.md): it rebuilds the table for every kind in [`crate::registry::KINDS`], the kinds of their
-//! subresources that take a body (`Scale`, `Binding`, `Eviction`) and `DeleteOptions`, rewrites `table.rs`
+//! subresources that take a body (`Scale`, `Binding`, `Eviction`) and `DeleteOptions`, rewrites `messages.rs`
 //! when it differs and fails, so a new kind or a dependency update shows up as a failing test with the fix
 //! already made. A small generic decoder ([`decode()`]) walks protobuf bytes with the table, mapping the wrapper
 //! types (`Time`, `MicroTime`, `Duration`, `Quantity`, `IntOrString`, `RawExtension`, `FieldsV1`) to their
@@ -44,9 +44,9 @@ mod decode;
 mod encode;
 #[cfg(test)]
 mod generate;
-mod schema;
 #[rustfmt::skip]
-mod table;
+mod messages;
+mod schema;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -85,7 +85,7 @@ pub struct Expected<'a> {
 
 /// The top-level message of `apiVersion` and `kind`, if the table has it.
 pub fn object(api_version: &str, kind: &str) -> Option<&'static Object> {
-    table::OBJECTS.iter().find(|o| o.api_version == api_version && o.kind == kind)
+    messages::OBJECTS.iter().find(|o| o.api_version == api_version && o.kind == kind)
 }
 
 /// Decodes a protobuf body into the JSON object a JSON client would have sent, with `apiVersion` and `kind`.

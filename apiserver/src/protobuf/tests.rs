@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::schema::{Label, Message, Object, Type, Wrapper};
-use super::{Error, Expected, decode, encode, table};
+use super::{Error, Expected, decode, encode, messages};
 use crate::registry::KINDS;
 
 /// A value for every field of a message and of the messages it holds, none of them Go's zero value.
@@ -130,7 +130,7 @@ fn decode_as(api_version: &str, kind: &str, bytes: &[u8]) -> Result<Value, Error
 /// and k8s-openapi's typed normalisation keeps every field, so the JSON names and shapes are the real ones.
 #[test]
 fn every_field_of_every_kind_round_trips() {
-    for object in table::OBJECTS {
+    for object in messages::OBJECTS {
         let mut counter = 0;
         let mut value = populated(object.message, &mut counter, 0);
         value.insert("apiVersion".into(), json!(object.api_version));

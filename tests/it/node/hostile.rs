@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use kube::api::DeleteParams;
 use serde_json::json;
+use tests::{PATIENCE, eventually};
 
 use super::{Cluster, TARGETS, guest, http_get, phase, terminated, wait_pod};
 
@@ -253,9 +254,17 @@ async fn node_stdout_flood_uses_bounded_disk() {
         )
         .await;
     wait_pod(&cluster.pods(), "flood", 60, |p| phase(p) == "Running").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Each line is its number and 200 bytes: wait until the guest has written eight times the limit.
+    let limit = 256u64 << 10;
+    let written = eventually("the guest to write far more than the limit", PATIENCE, async || {
+        let tail = cluster.logs(0, "flood", "main", "tailLines=2").await;
+        let last: u64 = tail.lines().next()?.split(' ').next()?.parse().ok()?;
+        let written = last * 200;
+        (written > 8 * limit).then_some(written)
+    })
+    .await;
     let used = du(&cluster.data_dir(0).join("logs"));
-    assert!(used <= 2 * (256 << 10) + 4096, "logs use {used} bytes");
+    assert!(used <= 2 * limit + 4096, "logs use {used} bytes after the guest wrote {written}");
     let tail = cluster.logs(0, "flood", "main", "tailLines=2").await;
     assert_eq!(tail.lines().count(), 2, "{tail}");
 }

@@ -213,9 +213,7 @@ async fn node_mounts_config_maps_and_host_paths() {
     })).await;
     wait_pod(&cluster.pods(), "vols", 60, |p| phase(p) == "Running").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    cms.patch("files", &Default::default(), &kube::api::Patch::Merge(json!({"data": {"a": "changed"}})))
-        .await
-        .unwrap();
+    tests::merge(&cms, "files", json!({"data": {"a": "changed"}})).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let logs = loop {
         let logs = cluster.logs(0, "vols", "main", "").await;
