@@ -20,4 +20,5 @@ pub mod server;
 pub mod store;
 
 pub use error::ApiError;
+pub use registry::ServiceNetwork;
 pub use server::{Server, ServerConfig, StartError};

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::{self, AppState, HttpOptions};
-use crate::registry::{Registry, WriteOptions, kinds};
+use crate::registry::{Registry, ServiceNetwork, WriteOptions, kinds};
 use crate::store::{OpenError, Store, StoreOptions};
 
 /// The namespaces every cluster has.
@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub store: StoreOptions,
     /// HTTP tunables.
     pub http: HttpOptions,
+    /// Where Services get their cluster IPs and node ports.
+    pub services: ServiceNetwork,
 }
 
 impl ServerConfig {
@@ -37,6 +39,7 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             store: StoreOptions::default(),
             http: HttpOptions::default(),
+            services: ServiceNetwork::default(),
         }
     }
 }
@@ -85,8 +88,9 @@ impl Server {
         let store = tokio::task::spawn_blocking(move || Store::open(&dir, options))
             .await
             .map_err(|e| StartError::Bootstrap(e.to_string()))??;
-        let registry = Registry::new(store);
+        let registry = Registry::new(store, config.services.clone());
         bootstrap(&registry).await?;
+        registry.repair_allocations().await.map_err(|e| StartError::Bootstrap(e.message))?;
 
         let listener = TcpListener::bind(config.listen)
             .await

@@ -18,5 +18,6 @@ mod namespaces;
 mod node;
 mod protobuf;
 mod scheduling;
+mod services;
 mod verbs;
 mod watch;

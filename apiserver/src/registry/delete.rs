@@ -124,6 +124,9 @@ impl super::Registry {
             }
             match self.store.write(Write::Delete { key: key.clone(), expected_rv: Some(current.rv) }).await {
                 Ok(object) => {
+                    if rt.kind == "Service" {
+                        self.release_service_addresses(&current.value(), None).await;
+                    }
                     return Ok(Deleted::Gone(Written { object, created: false, warnings: Vec::new() }));
                 }
                 Err(WriteError::Conflict { .. }) => {}

@@ -7,6 +7,7 @@
 //! client pinned a `resourceVersion`, in which case it gets the 409.
 
 pub mod admission;
+mod allocation;
 mod delete;
 mod eviction;
 pub mod kinds;
@@ -21,6 +22,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, Result};
 use crate::store::{Key, Store, StoredObject, Write, WriteError};
 use admission::AdmitError;
+pub use allocation::ServiceNetwork;
 pub use delete::Deleted;
 pub use delete::{DeleteOptions, Propagation};
 pub use kinds::{KINDS, ResourceType, Subresource};
@@ -86,6 +88,8 @@ pub struct ListPage {
 #[derive(Clone)]
 pub struct Registry {
     store: Store,
+    /// Where Services get their cluster IPs and node ports.
+    services: ServiceNetwork,
 }
 
 /// The store's key of one object.
@@ -130,9 +134,9 @@ pub fn check_field_selector(rt: &ResourceType, selector: &FieldSelector) -> Resu
 }
 
 impl Registry {
-    /// A registry over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// A registry over `store`, giving Services addresses from `services`.
+    pub fn new(store: Store, services: ServiceNetwork) -> Self {
+        Self { store, services }
     }
 
     /// The underlying store (for watches).
@@ -230,25 +234,29 @@ impl Registry {
         if object.get("spec").is_some() {
             object::meta_mut(&mut object).insert("generation".into(), json!(1));
         }
-        if rt.kind == "Service" {
-            self.allocate_service_addresses(&mut object);
-        }
         if let Some(ns) = &namespace {
             self.check_namespace_open(rt, ns, &name)?;
         }
-        let select = object::selectable(rt, &object);
         let key = key(rt, namespace.as_deref(), &name);
+        if self.store.get(&key).is_some() {
+            return Err(ApiError::already_exists(rt, &name));
+        }
+        let claims = if rt.kind == "Service" {
+            self.claim_service_addresses(None, &mut object, options.dry_run).await?
+        } else {
+            allocation::Claims::default()
+        };
+        let select = object::selectable(rt, &object);
         if options.dry_run {
-            if self.store.get(&key).is_some() {
-                return Err(ApiError::already_exists(rt, &name));
-            }
             return Ok(Written { object: dry_run_object(object, 0, select), created: true, warnings });
         }
-        match self.store.write(Write::Create { key, object, select }).await {
-            Ok(object) => Ok(Written { object, created: true, warnings }),
-            Err(WriteError::AlreadyExists) => Err(ApiError::already_exists(rt, &name)),
-            Err(e) => Err(ApiError::unavailable(e)),
-        }
+        let written = match self.store.write(Write::Create { key, object, select }).await {
+            Ok(object) => return Ok(Written { object, created: true, warnings }),
+            Err(WriteError::AlreadyExists) => ApiError::already_exists(rt, &name),
+            Err(e) => ApiError::unavailable(e),
+        };
+        self.release(claims).await;
+        Err(written)
     }
 
     /// Fills or checks `metadata.namespace` against the URL's; returns the namespace for namespaced kinds.
@@ -346,54 +354,6 @@ impl Registry {
             }
         }
         Ok(())
-    }
-
-    /// Gives a Service its cluster IP (unless headless or ExternalName) and node ports.
-    fn allocate_service_addresses(&self, service: &mut Value) {
-        let services = kinds::by_plural("", "v1", "services");
-        let (used_ips, used_ports): (Vec<String>, Vec<i64>) = self.store.read(|state| {
-            let mut ips = Vec::new();
-            let mut ports = Vec::new();
-            if let Some(rt) = services {
-                for (_, svc) in state.range(&Key::prefix(rt.storage, None), None) {
-                    let svc = svc.value();
-                    if let Some(ip) = svc.pointer("/spec/clusterIP").and_then(Value::as_str) {
-                        ips.push(ip.to_owned());
-                    }
-                    for port in svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
-                        ports.extend(port.get("nodePort").and_then(Value::as_i64));
-                    }
-                }
-            }
-            (ips, ports)
-        });
-        let Some(spec) = service.get_mut("spec").and_then(Value::as_object_mut) else { return };
-        let kind = spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP").to_owned();
-        if kind == "ExternalName" {
-            return;
-        }
-        if spec.get("clusterIP").and_then(Value::as_str).is_none_or(str::is_empty) {
-            // 10.96.0.0/12, skipping .0 and the first address, which Kubernetes reserves for the API service.
-            let ip = (2u32..(1 << 20)).map(|n| {
-                let a = (10u32 << 24) | (96 << 16) | n;
-                format!("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
-            });
-            if let Some(ip) = ip.into_iter().find(|ip| !used_ips.contains(ip)) {
-                spec.insert("clusterIP".into(), Value::String(ip.clone()));
-                spec.insert("clusterIPs".into(), json!([ip]));
-            }
-        }
-        if matches!(kind.as_str(), "NodePort" | "LoadBalancer") {
-            let mut taken = used_ports;
-            for port in spec.get_mut("ports").and_then(Value::as_array_mut).into_iter().flatten() {
-                if port.get("nodePort").and_then(Value::as_i64).is_none()
-                    && let Some(free) = (30000..=32767).find(|p| !taken.contains(p))
-                {
-                    taken.push(free);
-                    port["nodePort"] = json!(free);
-                }
-            }
-        }
     }
 }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{
-    FieldValidation, ResourceType, Subresource, WriteOptions, Written, admit, admit_error, check_type_meta,
-    dry_run_object, key, object,
+    FieldValidation, ResourceType, Subresource, WriteOptions, Written, admit, admit_error, allocation,
+    check_type_meta, dry_run_object, key, object,
 };
 use crate::error::{ApiError, Result};
 pub use crate::patch::PatchKind;
@@ -247,10 +247,16 @@ impl super::Registry {
             }
             let old = current.value();
             let desired = mutate(&old)?;
-            let (next, warnings) = prepare_update(rt, part, &old, desired, name, options.field_validation)?;
+            let (mut next, warnings) =
+                prepare_update(rt, part, &old, desired, name, options.field_validation)?;
             if next == old {
                 return Ok(Written { object: current, created: false, warnings });
             }
+            let claims = if rt.kind == "Service" {
+                self.claim_service_addresses(Some(&old), &mut next, options.dry_run).await?
+            } else {
+                allocation::Claims::default()
+            };
             let select = object::selectable(rt, &next);
             // Removing the last finalizer of an object being deleted completes its deletion.
             let finished = match rt.kind {
@@ -272,17 +278,27 @@ impl super::Registry {
                     warnings,
                 });
             }
+            let kept = (rt.kind == "Service" && !finished).then(|| next.clone());
             let write = if finished {
                 Write::Delete { key: key.clone(), expected_rv: Some(current.rv) }
             } else {
                 Write::Update { key: key.clone(), object: next, select, expected_rv: Some(current.rv) }
             };
-            match self.store.write(write).await {
-                Ok(object) => return Ok(Written { object, created: false, warnings }),
-                Err(WriteError::Conflict { .. }) if precondition.is_none() => {}
-                Err(WriteError::Conflict { .. }) => return Err(ApiError::conflict(rt, name)),
-                Err(WriteError::NotFound) => return Err(ApiError::not_found(rt, name)),
-                Err(e) => return Err(ApiError::unavailable(e)),
+            let failed = match self.store.write(write).await {
+                Ok(object) => {
+                    if rt.kind == "Service" {
+                        self.release_service_addresses(&old, kept.as_ref()).await;
+                    }
+                    return Ok(Written { object, created: false, warnings });
+                }
+                Err(WriteError::Conflict { .. }) if precondition.is_none() => None,
+                Err(WriteError::Conflict { .. }) => Some(ApiError::conflict(rt, name)),
+                Err(WriteError::NotFound) => Some(ApiError::not_found(rt, name)),
+                Err(e) => Some(ApiError::unavailable(e)),
+            };
+            self.release(claims).await;
+            if let Some(error) = failed {
+                return Err(error);
             }
         }
         Err(ApiError::conflict(rt, name))

@@ -1,11 +1,12 @@
 //! `wctl up`: run a whole cluster in one process: API server, scheduler, controllers and a local node agent.
 
 use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use apiserver::registry::{Registry, WriteOptions, kinds};
-use apiserver::{Server, ServerConfig};
+use apiserver::{Server, ServerConfig, ServiceNetwork};
 use serde_json::Value;
 
 /// Arguments of `wctl up`.
@@ -27,6 +28,12 @@ pub struct UpArgs {
     /// The local node's address (its InternalIP, where its endpoint listens).
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     node_ip: IpAddr,
+    /// Where Services get their cluster IPs (kube-apiserver's --service-cluster-ip-range).
+    #[arg(long, value_name = "CIDR", default_value = "10.96.0.0/12")]
+    service_cluster_ip_range: ipnet::Ipv4Net,
+    /// Where NodePort and LoadBalancer Services get their node ports, `FIRST-LAST`.
+    #[arg(long, value_name = "RANGE", default_value = "30000-32767", value_parser = parse_port_range)]
+    service_node_port_range: RangeInclusive<u16>,
     /// How many pods the local node accepts (Kubernetes' default is 110).
     #[arg(long, default_value_t = 110)]
     max_pods: u32,
@@ -55,7 +62,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let controller_options = args.controllers.options()?;
     let node_ipam = args.controllers.node_ipam()?;
-    let mut server = Server::start(ServerConfig::new(args.listen, &data_dir)).await?;
+    let mut config = ServerConfig::new(args.listen, &data_dir);
+    config.services = ServiceNetwork {
+        cluster_ip_range: args.service_cluster_ip_range.trunc(),
+        node_ports: args.service_node_port_range.clone(),
+    };
+    if config.services.cluster_ip_range.prefix_len() > 28 {
+        bail!(
+            "--service-cluster-ip-range {} is too small: use a /28 or larger",
+            config.services.cluster_ip_range
+        );
+    }
+    let mut server = Server::start(config).await?;
     let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
     let scheduler = (!args.disable_scheduler)
         .then(|| scheduler::Service::start(client.clone(), scheduler::Options::default()));
@@ -155,5 +173,31 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+/// A port range as kube-apiserver takes it: `30000-32767`.
+fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+    let parse = |part: &str| part.trim().parse::<u16>().map_err(|e| format!("{part:?} is not a port: {e}"));
+    let (first, last) =
+        text.split_once('-').ok_or_else(|| format!("{text:?} is not a range like 30000-32767"))?;
+    let (first, last) = (parse(first)?, parse(last)?);
+    if first == 0 || first > last {
+        return Err(format!("{text:?} is empty or starts at port 0"));
+    }
+    Ok(first..=last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_port_range;
+
+    #[test]
+    fn port_ranges_parse_as_kube_apiserver_takes_them() {
+        assert_eq!(parse_port_range("30000-32767"), Ok(30000..=32767));
+        assert_eq!(parse_port_range("8000-8000"), Ok(8000..=8000));
+        for bad in ["30000", "0-10", "20-10", "a-b", "1-70000"] {
+            assert!(parse_port_range(bad).is_err(), "{bad}");
+        }
     }
 }
