@@ -11,7 +11,8 @@
 //! - [`daemonset::plan`]: which nodes should run a DaemonSet's pod, which pods to create and delete (one
 //!   rolling-update step), and the DaemonSet's status;
 //! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict;
-//! - [`nodeipam::plan`]: which pod CIDR a new node gets.
+//! - [`nodeipam::plan`]: which pod CIDR a new node gets;
+//! - [`endpointslice::plan`]: the EndpointSlices of a Service, from the pods it selects.
 //!
 //! The loops are kube-runtime `Controller`s (one reconcile per object at a time), run by one harness (a span
 //! per reconcile, a warning per failure, exponential backoff per object), fed by shared [`informer`]s (one
@@ -27,6 +28,7 @@
 
 pub mod daemonset;
 pub mod deployment;
+pub mod endpointslice;
 pub mod error;
 pub mod expectations;
 pub mod gc;
@@ -44,7 +46,8 @@ pub mod replicaset;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -87,7 +90,7 @@ impl Controllers {
         Self::start_with(client, Options::default())
     }
 
-    /// Starts the ReplicaSet, Deployment, Job, DaemonSet, node lifecycle and node IPAM controllers and the garbage
+    /// Starts the ReplicaSet, Deployment, Job, DaemonSet, EndpointSlice, node lifecycle and node IPAM controllers and the garbage
     /// collector on the current Tokio runtime. Each starts deciding once the caches it reads hold a first complete list,
     /// so a restart never acts on a partial view.
     pub fn start_with(client: kube::Client, options: Options) -> Self {
@@ -101,6 +104,8 @@ impl Controllers {
         let nodes = Informer::start(Api::<Node>::all(client.clone()), &tracker, &stop);
         let leases =
             Informer::start(Api::<Lease>::namespaced(client.clone(), "kube-node-lease"), &tracker, &stop);
+        let services = Informer::start(Api::<Service>::all(client.clone()), &tracker, &stop);
+        let slices = Informer::start(Api::<EndpointSlice>::all(client.clone()), &tracker, &stop);
         {
             let (client, stop) = (client.clone(), stop.clone());
             tracker.spawn(async move {
@@ -111,7 +116,10 @@ impl Controllers {
                 daemon_sets.ready().await;
                 nodes.ready().await;
                 leases.ready().await;
+                services.ready().await;
+                slices.ready().await;
                 tokio::join!(
+                    endpointslice::controller::run(client.clone(), &services, &pods, &slices, stop.clone()),
                     replicaset::controller::run(client.clone(), &sets, &pods, stop.clone()),
                     deployment::controller::run(client.clone(), &deployments, &sets, &pods, stop.clone()),
                     job::controller::run(client.clone(), &jobs, &pods, options.job_backoff, stop.clone()),

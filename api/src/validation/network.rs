@@ -14,7 +14,7 @@ use super::names::{
     is_dns1123_label, is_dns1123_subdomain, is_qualified_name, is_valid_port_name, is_valid_port_num,
     parse_cidr,
 };
-use super::service::validate_non_special_ip;
+use super::service::validate_endpoint_address;
 use super::{FieldError, FieldPath, Validate, validate_object_meta};
 
 const PROTOCOLS: [&str; 3] = ["SCTP", "TCP", "UDP"];
@@ -215,7 +215,7 @@ fn validate_endpoints(endpoints: &[Endpoint], address_type: &str) -> Vec<FieldEr
                     let want_v4 = address_type == "IPv4";
                     match address.parse::<IpAddr>() {
                         Ok(ip) if ip.is_ipv4() == want_v4 => {
-                            errs.extend(validate_non_special_ip(address, &field));
+                            errs.extend(validate_endpoint_address(address, &field));
                         }
                         _ => errs.push(FieldError::invalid(
                             &field,
@@ -439,10 +439,12 @@ mod tests {
                 vec![("/endpoints/0/addresses/0", json!("fd00::1"))],
                 vec!["endpoints[0].addresses[0]: Invalid value: \"fd00::1\": must be a valid IPv4 address"],
             ),
+            // Pod addresses are loopback addresses here (Kubernetes refuses them).
+            (vec![("/endpoints/0/addresses/0", json!("127.64.0.2"))], vec![]),
             (
-                vec![("/endpoints/0/addresses/0", json!("127.0.0.1"))],
+                vec![("/endpoints/0/addresses/0", json!("169.254.1.1"))],
                 vec![
-                    "endpoints[0].addresses[0]: Invalid value: \"127.0.0.1\": may not be in the loopback range (127.0.0.0/8, ::1/128)",
+                    "endpoints[0].addresses[0]: Invalid value: \"169.254.1.1\": may not be in the link-local range (169.254.0.0/16, fe80::/10)",
                 ],
             ),
             (

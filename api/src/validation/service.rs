@@ -456,6 +456,17 @@ fn validate_cluster_ips_update(new: &ServiceSpec, old: &ServiceSpec) -> Vec<Fiel
 
 /// `ValidateNonSpecialIP`: no unspecified, loopback or link-local addresses.
 pub(crate) fn validate_non_special_ip(ip: &str, path: &FieldPath) -> Vec<FieldError> {
+    special_ip_errors(ip, path, false)
+}
+
+/// An EndpointSlice address: [`validate_non_special_ip`], except that loopback addresses are allowed. Wharf's pod
+/// addresses are loopback addresses (see ARCHITECTURE.md), and node agents route to them; Kubernetes refuses them
+/// because kube-proxy would send such traffic to the node itself.
+pub(crate) fn validate_endpoint_address(ip: &str, path: &FieldPath) -> Vec<FieldError> {
+    special_ip_errors(ip, path, true)
+}
+
+fn special_ip_errors(ip: &str, path: &FieldPath, loopback_allowed: bool) -> Vec<FieldError> {
     let Ok(addr) = ip.parse::<std::net::IpAddr>() else {
         return vec![FieldError::invalid(path, ip, "must be a valid IP address")];
     };
@@ -463,7 +474,7 @@ pub(crate) fn validate_non_special_ip(ip: &str, path: &FieldPath) -> Vec<FieldEr
     if addr.is_unspecified() {
         errs.push(FieldError::invalid(path, ip, format!("may not be unspecified ({ip})")));
     }
-    if addr.is_loopback() {
+    if addr.is_loopback() && !loopback_allowed {
         errs.push(FieldError::invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"));
     }
     let link_local_unicast = match addr {

@@ -46,7 +46,8 @@ pub struct UpArgs {
     /// Run no scheduler: pods stay pending unless something else binds them.
     #[arg(long)]
     disable_scheduler: bool,
-    /// Run no controllers (ReplicaSet, Deployment, Job, DaemonSet, node lifecycle, garbage collection).
+    /// Run no controllers (ReplicaSet, Deployment, Job, DaemonSet, EndpointSlice, node lifecycle, node IPAM,
+    /// garbage collection).
     #[arg(long)]
     disable_controllers: bool,
     #[command(flatten)]
