@@ -68,6 +68,7 @@ fn main() {
                         memory_limit: None,
                         cpu: None,
                         usage: Arc::default(),
+                        http: None,
                     },
                     Arc::new(Control::new()),
                 )
@@ -94,6 +95,7 @@ fn main() {
                             memory_limit: None,
                             cpu: None,
                             usage: Arc::default(),
+                            http: None,
                         },
                         Arc::new(Control::new()),
                     )
@@ -122,6 +124,7 @@ fn main() {
                                 memory_limit: None,
                                 cpu: None,
                                 usage: Arc::default(),
+                                http: None,
                             },
                             control,
                         )

@@ -1,8 +1,8 @@
 //! Per-container resource limits: a memory limiter that caps the guest's total memory, and the CPU quota that the
 //! epoch callback turns into throttling.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use wasmtime::ResourceLimiter;
 
@@ -110,6 +110,33 @@ impl CpuQuota {
     }
 }
 
+/// One CPU quota shared by every guest instance of a container (an HTTP workload runs one per request): each
+/// slice any of them runs is charged against one budget, so that together they stay within the quota.
+#[derive(Debug)]
+pub struct CpuPacer {
+    quota: CpuQuota,
+    /// When the budget allows the next slice to start.
+    available_at: Mutex<Instant>,
+}
+
+impl CpuPacer {
+    /// A pacer for `quota`.
+    pub fn new(quota: CpuQuota) -> Self {
+        Self { quota, available_at: Mutex::new(Instant::now()) }
+    }
+
+    /// Charges a slice that ran for `ran` until `now`; returns how long its instance must pause. Alone, an
+    /// instance pauses [`CpuQuota::pause_after`] its slice; instances running together queue behind each other's
+    /// charges.
+    pub fn charge(&self, ran: Duration, now: Instant) -> Duration {
+        let cost = ran + self.quota.pause_after(ran);
+        let mut available_at = self.available_at.lock().unwrap_or_else(PoisonError::into_inner);
+        let started = (*available_at).max(now.checked_sub(ran).unwrap_or(now));
+        *available_at = started + cost;
+        available_at.saturating_duration_since(now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +169,18 @@ mod tests {
         assert_eq!(quarter.pause_after(Duration::from_millis(10)), Duration::from_millis(30));
         let tenth = CpuQuota::new(100).unwrap();
         assert_eq!(tenth.pause_after(Duration::from_millis(10)), Duration::from_millis(90));
+    }
+
+    #[test]
+    fn instances_sharing_a_pacer_share_its_quota() {
+        let ms = Duration::from_millis;
+        let now = Instant::now();
+        let alone = CpuPacer::new(CpuQuota::new(100).unwrap());
+        assert_eq!(alone.charge(ms(10), now), ms(90), "one instance: as its own quota");
+        let shared = CpuPacer::new(CpuQuota::new(100).unwrap());
+        assert_eq!(shared.charge(ms(10), now), ms(90));
+        assert_eq!(shared.charge(ms(10), now), ms(190), "the second waits for the first's budget too");
+        let later = now + ms(500);
+        assert_eq!(shared.charge(ms(10), later), ms(90), "an idle budget does not accumulate");
     }
 }

@@ -6,6 +6,7 @@ mod hostile;
 mod kubectl;
 mod lifecycle;
 mod scheduled;
+mod serving;
 mod termination;
 
 use std::path::{Path, PathBuf};

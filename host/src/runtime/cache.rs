@@ -10,9 +10,11 @@ use std::sync::{Mutex, PoisonError};
 use wasmtime::component::Component;
 use wasmtime::{Engine, InstancePre, Linker, Module};
 use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::Error;
 use super::exec::{P1State, P2State};
+use super::http::HttpState;
 
 /// What kind of program an image holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +23,8 @@ pub enum ProgramKind {
     Module,
     /// A component run through `wasi:cli/run`.
     Component,
+    /// A component exporting `wasi:http/incoming-handler`, served one instance per request.
+    HttpHandler,
 }
 
 /// A compiled, linked program, ready to instantiate. Cheap to clone.
@@ -30,6 +34,8 @@ pub enum Program {
     Module(InstancePre<P1State>),
     /// A `wasi:cli/run` component.
     Component(CommandPre<P2State>),
+    /// A `wasi:http/incoming-handler` component.
+    Http(ProxyPre<HttpState>),
 }
 
 impl Program {
@@ -38,6 +44,7 @@ impl Program {
         match self {
             Self::Module(_) => ProgramKind::Module,
             Self::Component(_) => ProgramKind::Component,
+            Self::Http(_) => ProgramKind::HttpHandler,
         }
     }
 }
@@ -58,6 +65,7 @@ pub(super) struct Cache {
     compat: String,
     p1: Linker<P1State>,
     p2: wasmtime::component::Linker<P2State>,
+    http: wasmtime::component::Linker<HttpState>,
     programs: Mutex<HashMap<String, Program>>,
 }
 
@@ -72,7 +80,13 @@ impl Cache {
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut p2 = wasmtime::component::Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut p2).map_err(|e| Error::Engine(format!("{e:#}")))?;
-        Ok(Self { dir, compat, p1, p2, programs: Mutex::new(HashMap::new()) })
+        // Components built with a language's standard library import `wasi:cli` even as HTTP handlers: link all
+        // of WASIp2 besides `wasi:http`, as `wasmtime serve -Scli` does.
+        let mut http = wasmtime::component::Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut http)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut http))
+            .map_err(|e| Error::Engine(format!("{e:#}")))?;
+        Ok(Self { dir, compat, p1, p2, http, programs: Mutex::new(HashMap::new()) })
     }
 
     pub(super) fn memory(&self, digest: &str) -> Option<Program> {
@@ -91,7 +105,7 @@ impl Cache {
         } else {
             let compiled = match kind {
                 ProgramKind::Module => engine.precompile_module(wasm),
-                ProgramKind::Component => engine.precompile_component(wasm),
+                ProgramKind::Component | ProgramKind::HttpHandler => engine.precompile_component(wasm),
             }
             .map_err(|e| Error::Compile(format!("{e:#}")))?;
             write_atomically(&path, &compiled)?;
@@ -113,10 +127,9 @@ impl Cache {
             ProgramKind::Module => deserialize_module(engine, path)
                 .and_then(|m| self.p1.instantiate_pre(&m))
                 .map(Program::Module),
-            ProgramKind::Component => deserialize_component(engine, path)
-                .and_then(|c| self.p2.instantiate_pre(&c))
-                .and_then(CommandPre::new)
-                .map(Program::Component),
+            ProgramKind::Component | ProgramKind::HttpHandler => {
+                deserialize_component(engine, path).and_then(|c| self.link_component(engine, &c))
+            }
         };
         match linked {
             Ok(program) => Some(program),
@@ -127,6 +140,23 @@ impl Cache {
             }
         }
     }
+
+    /// Links a component as what it exports: an HTTP handler or a command.
+    fn link_component(&self, engine: &Engine, component: &Component) -> wasmtime::Result<Program> {
+        if exports_http_handler(engine, component) {
+            let pre = self.http.instantiate_pre(component)?;
+            return Ok(Program::Http(ProxyPre::new(pre)?));
+        }
+        Ok(Program::Component(CommandPre::new(self.p2.instantiate_pre(component)?)?))
+    }
+}
+
+/// Whether the component exports `wasi:http/incoming-handler` (any 0.2 version).
+fn exports_http_handler(engine: &Engine, component: &Component) -> bool {
+    component
+        .component_type()
+        .exports(engine)
+        .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@0.2"))
 }
 
 // SAFETY (both functions): `deserialize_file` trusts its input to be code produced by `Engine::precompile_*`. The

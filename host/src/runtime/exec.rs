@@ -12,9 +12,10 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::http::HttpServe;
 use super::stdin::NoticeStdin;
 use super::{Program, TICK};
-use crate::limits::{CpuQuota, MemoryLimiter};
+use crate::limits::{CpuPacer, CpuQuota, MemoryLimiter};
 use crate::stats::Usage;
 
 /// Exit code reported for a trap, as a process killed by SIGABRT would report it.
@@ -53,6 +54,8 @@ pub struct GuestSpec {
     pub cpu: Option<CpuQuota>,
     /// Where the run's CPU time and memory are counted.
     pub usage: Arc<Usage>,
+    /// Where an HTTP workload serves (unused by commands).
+    pub http: Option<HttpServe>,
 }
 
 /// A handle to stop a running guest: first with a notice it may act on (its stdin ends), then for good.
@@ -88,6 +91,26 @@ impl Control {
         self.stop.cancel();
     }
 
+    /// Marks the guest as handling the notice (as a server draining its requests does).
+    pub(super) fn watch_notice(&self) {
+        self.watches_notice.store(true, Ordering::Relaxed);
+    }
+
+    /// The token that kills the guest, for instances started on its behalf.
+    pub(super) fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Waits for the termination notice.
+    pub(super) async fn noticed(&self) {
+        self.notice.cancelled().await;
+    }
+
+    /// Waits for the kill.
+    pub(super) async fn killed(&self) {
+        self.stop.cancelled().await;
+    }
+
     /// How the node stopped the guest, if it did.
     fn stopped(&self) -> Option<Stopped> {
         if !self.stop.is_cancelled() {
@@ -120,6 +143,11 @@ impl Stopped {
             Self::Killed => Exit::error(ExitReason::Killed, KILLED_EXIT_CODE, "stopped by the node".into()),
         }
     }
+}
+
+/// The exit of a guest the node killed.
+pub(super) fn killed_exit() -> Exit {
+    Stopped::Killed.exit()
 }
 
 /// How a container ended, in Kubernetes' terms.
@@ -170,20 +198,33 @@ impl Exit {
     }
 }
 
-/// Runs the program to its end (or until `control` kills it).
+/// Runs the program to its end (or until `control` kills it); an HTTP handler serves until then.
 pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
-    let GuestSpec { mut wasi, memory_limit, cpu, usage } = spec;
-    wasi.stdin(NoticeStdin::new(control.notice.clone(), control.watches_notice.clone()));
+    let GuestSpec { mut wasi, memory_limit, cpu, usage, http } = spec;
+    let pacer = cpu.map(|quota| Arc::new(CpuPacer::new(quota)));
     usage.set_running(true);
-    let limiter = MemoryLimiter::new(memory_limit, usage.clone());
-    let exit = metered(execute(engine, program, wasi, limiter, cpu, &control), &usage).await;
+    let exit = match (program, http) {
+        (Program::Http(pre), Some(http)) => {
+            super::http::serve(engine, pre, http, memory_limit, pacer, usage.clone(), &control).await
+        }
+        (Program::Http(_), None) => Exit::error(
+            ExitReason::Error,
+            1,
+            "an HTTP handler needs a pod address and port to serve on".into(),
+        ),
+        (program, _) => {
+            wasi.stdin(NoticeStdin::new(control.notice.clone(), control.watches_notice.clone()));
+            let limiter = MemoryLimiter::new(memory_limit, usage.clone());
+            metered(execute(engine, program, wasi, limiter, pacer, &control), &usage).await
+        }
+    };
     usage.set_running(false);
     exit
 }
 
 /// Runs `future`, counting the time each poll takes as the guest's CPU time. A poll runs wasm until its next
 /// time slice ends or it waits in a host call, so this is the time the guest kept a guest thread busy.
-async fn metered<F: Future>(future: F, usage: &Usage) -> F::Output {
+pub(super) async fn metered<F: Future>(future: F, usage: &Usage) -> F::Output {
     let mut future = std::pin::pin!(future);
     std::future::poll_fn(|cx| {
         let started = Instant::now();
@@ -199,14 +240,14 @@ async fn execute(
     program: Program,
     mut wasi: WasiCtxBuilder,
     limiter: MemoryLimiter,
-    cpu: Option<CpuQuota>,
+    cpu: Option<Arc<CpuPacer>>,
     control: &Control,
 ) -> Exit {
     match program {
         Program::Module(pre) => {
             let mut store = Store::new(&engine, P1State { wasi: wasi.build_p1(), limiter });
             store.limiter(|s| &mut s.limiter);
-            install_slicing(&mut store, control, cpu);
+            install_slicing(&mut store, &control.stop, cpu.clone());
             let outcome = {
                 let call = async {
                     let instance = pre.instantiate_async(&mut store).await?;
@@ -224,7 +265,7 @@ async fn execute(
             let state = P2State { ctx: wasi.build(), table: ResourceTable::new(), limiter };
             let mut store = Store::new(&engine, state);
             store.limiter(|s| &mut s.limiter);
-            install_slicing(&mut store, control, cpu);
+            install_slicing(&mut store, &control.stop, cpu.clone());
             let outcome = {
                 let call = async {
                     let command = pre.instantiate_async(&mut store).await?;
@@ -238,13 +279,18 @@ async fn execute(
             };
             judge(outcome, store.data().limiter.refused(), control.stopped())
         }
+        Program::Http(_) => Exit::error(ExitReason::Error, 1, "an HTTP handler is served, not run".into()),
     }
 }
 
 /// Makes the store yield to tokio at every epoch tick (so that one spinning guest cannot delay other pods' timers),
-/// pause in proportion to its CPU quota, and trap once killed.
-fn install_slicing<T: 'static>(store: &mut Store<T>, control: &Control, cpu: Option<CpuQuota>) {
-    let stop = control.stop.clone();
+/// pause as its CPU quota requires, and trap once `stop` is cancelled.
+pub(super) fn install_slicing<T: 'static>(
+    store: &mut Store<T>,
+    stop: &CancellationToken,
+    cpu: Option<Arc<CpuPacer>>,
+) {
+    let stop = stop.clone();
     let resumed = Arc::new(Mutex::new(Instant::now()));
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
@@ -252,7 +298,7 @@ fn install_slicing<T: 'static>(store: &mut Store<T>, control: &Control, cpu: Opt
             return Ok(UpdateDeadline::Interrupt);
         }
         let ran = resumed.lock().unwrap_or_else(PoisonError::into_inner).elapsed().min(TICK * 2);
-        let pause = cpu.map_or(Duration::ZERO, |q| q.pause_after(ran));
+        let pause = cpu.as_ref().map_or(Duration::ZERO, |pacer| pacer.charge(ran, Instant::now()));
         let resumed = resumed.clone();
         // `tokio::task::yield_now` lets tokio run its timer and IO driver before the guest resumes; wasmtime's own
         // `Yield` wakes at once and starves them (see the runtime notes on epochs).

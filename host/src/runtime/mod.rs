@@ -5,6 +5,7 @@
 
 mod cache;
 mod exec;
+mod http;
 mod stdin;
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use cache::{Program, ProgramKind};
 pub use exec::{Control, Exit, ExitReason, GuestSpec};
+pub use http::{ContextFactory, HttpLimits, HttpServe};
 
 /// How often the epoch advances: the length of one time slice.
 pub const TICK: Duration = Duration::from_millis(10);

@@ -24,7 +24,9 @@ use super::state::{self, Container, Pod, RestartPolicy, Run};
 use crate::agent::Shared;
 use crate::limits::CpuQuota;
 use crate::logs::{self, LogSink};
-use crate::runtime::{Control, Exit, ExitReason, GuestSpec, Program};
+use crate::runtime::{
+    ContextFactory, Control, Exit, ExitReason, GuestSpec, HttpLimits, HttpServe, Program, ProgramKind,
+};
 use crate::sandbox::{self, NETWORK_ANNOTATION, Sandbox};
 use crate::volumes::{self, VolumeDir};
 
@@ -334,6 +336,19 @@ impl Task {
                 return None;
             }
         };
+        let (stdout, stderr) = (sandbox.stdout.clone(), sandbox.stderr.clone());
+        let http = match program.kind() {
+            ProgramKind::HttpHandler => match self.http_serve(spec, sandbox) {
+                Ok(http) => Some(http),
+                Err(message) => {
+                    self.container_mut(index).run =
+                        Run::waiting("CreateContainerConfigError", Some(message.clone()));
+                    self.event(events::Kind::Warning, "Failed", &format!("Error: {message}"));
+                    return None;
+                }
+            },
+            _ => None,
+        };
         let control = Arc::new(Control::new());
         self.live.insert(index, Live { control: control.clone(), started: Instant::now() });
         let name = spec.name.clone();
@@ -341,15 +356,35 @@ impl Task {
         self.event(events::Kind::Normal, "Created", &format!("Created container {name}"));
         self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
-        let (stdout, stderr) = (sandbox.stdout.clone(), sandbox.stderr.clone());
         let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
         Some(async move {
-            let exit =
-                runtime.run(program, GuestSpec { wasi, memory_limit: memory, cpu, usage }, control).await;
+            let exit = runtime
+                .run(program, GuestSpec { wasi, memory_limit: memory, cpu, usage, http }, control)
+                .await;
             stdout.finish();
             stderr.finish();
             exit
         })
+    }
+
+    /// Where and how an HTTP handler container serves: the pod's address, its port named `http` or else its first
+    /// (8080 without any), and the limits its pod's annotations set.
+    fn http_serve(&self, spec: &Spec, sandbox: Sandbox) -> Result<HttpServe, String> {
+        let ports = spec.ports.as_deref().unwrap_or_default();
+        let port = ports.iter().find(|p| p.name.as_deref() == Some("http")).or_else(|| ports.first());
+        let port = port
+            .map_or(Ok(8080), |p| u16::try_from(p.container_port))
+            .map_err(|_| format!("container {} has an invalid containerPort", spec.name))?;
+        let ip: std::net::IpAddr = self
+            .placement
+            .pod_ip
+            .parse()
+            .map_err(|_| format!("the pod has no usable address ({:?})", self.placement.pod_ip))?;
+        let limits = http_limits(self.pod.metadata.annotations.as_ref())?;
+        let errors = sandbox.stderr.clone();
+        let sandbox = Arc::new(sandbox);
+        let contexts: ContextFactory = Arc::new(move || sandbox.builder().map_err(|e| e.to_string()));
+        Ok(HttpServe { addr: std::net::SocketAddr::new(ip, port), contexts, limits, errors })
     }
 
     /// Records the end of a run; returns how long it lasted.
@@ -614,4 +649,33 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// The pod annotations that tune an HTTP workload.
+pub const HTTP_CONCURRENCY_ANNOTATION: &str = "wharf.dev/http-concurrency";
+/// See [`HttpLimits::queue`].
+pub const HTTP_QUEUE_ANNOTATION: &str = "wharf.dev/http-queue";
+/// See [`HttpLimits::timeout`].
+pub const HTTP_TIMEOUT_ANNOTATION: &str = "wharf.dev/http-timeout-seconds";
+
+/// An HTTP workload's limits: the defaults, overridden by the pod's annotations.
+fn http_limits(annotations: Option<&BTreeMap<String, String>>) -> Result<HttpLimits, String> {
+    let mut limits = HttpLimits::default();
+    let number = |key: &str, min: u64| -> Result<Option<u64>, String> {
+        let Some(text) = annotations.and_then(|a| a.get(key)) else { return Ok(None) };
+        match text.trim().parse::<u64>() {
+            Ok(n) if n >= min => Ok(Some(n)),
+            _ => Err(format!("annotation {key}: {text:?} is not a whole number of at least {min}")),
+        }
+    };
+    if let Some(n) = number(HTTP_CONCURRENCY_ANNOTATION, 1)? {
+        limits.concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = number(HTTP_QUEUE_ANNOTATION, 0)? {
+        limits.queue = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = number(HTTP_TIMEOUT_ANNOTATION, 1)? {
+        limits.timeout = Duration::from_secs(n);
+    }
+    Ok(limits)
 }

@@ -1,0 +1,83 @@
+//! A `wasi:http` handler: one fresh instance per request. It answers `hello from wasi:http: METHOD PATH` and
+//! prints one log line per request. The query steers it for tests: `sleep=MS` waits before answering,
+//! `trap` panics mid-request, `status=N` sets the status code, `echo` streams the request body back,
+//! `grow=MIB` allocates that much memory first.
+
+use std::io::Write as _;
+
+use wasip2::http::types::{
+    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+
+wasip2::http::proxy::export!(Hello);
+
+struct Hello;
+
+impl wasip2::exports::http::incoming_handler::Guest for Hello {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let path = request.path_with_query().unwrap_or_default();
+        let method = method_name(&request.method());
+        println!("{method} {path}");
+        let query = path.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        let mut status = 200;
+        let mut echo = false;
+        for (key, value) in query.split('&').map(|kv| kv.split_once('=').unwrap_or((kv, ""))) {
+            match key {
+                "sleep" => std::thread::sleep(std::time::Duration::from_millis(value.parse().unwrap_or(0))),
+                "trap" => panic!("asked to trap"),
+                "status" => status = value.parse().unwrap_or(200),
+                "echo" => echo = true,
+                "grow" => {
+                    let mib: usize = value.parse().unwrap_or(0);
+                    let block = vec![1u8; mib << 20];
+                    std::hint::black_box(&block);
+                }
+                _ => {}
+            }
+        }
+        let body_in = if echo { request.consume().ok() } else { None };
+
+        let headers = Fields::new();
+        let _ = headers.set("content-type", &[b"text/plain".to_vec()]);
+        let response = OutgoingResponse::new(headers);
+        let _ = response.set_status_code(status);
+        let Ok(body) = response.body() else { return };
+        ResponseOutparam::set(response_out, Ok(response));
+        let Ok(mut out) = body.write() else { return };
+        match body_in {
+            Some(body_in) => copy_body(&body_in, &mut out),
+            None => {
+                let _ = writeln!(out, "hello from wasi:http: {method} {path}");
+            }
+        }
+        let _ = out.flush();
+        drop(out);
+        let _ = OutgoingBody::finish(body, None);
+    }
+}
+
+/// Streams the request body to the response, chunk by chunk.
+fn copy_body(body: &IncomingBody, out: &mut impl std::io::Write) {
+    let Ok(stream) = body.stream() else { return };
+    // A closed stream is the end of the body.
+    while let Ok(chunk) = stream.blocking_read(16 << 10) {
+        if out.write_all(&chunk).is_err() {
+            return;
+        }
+    }
+}
+
+fn method_name(method: &Method) -> String {
+    match method {
+        Method::Get => "GET".into(),
+        Method::Head => "HEAD".into(),
+        Method::Post => "POST".into(),
+        Method::Put => "PUT".into(),
+        Method::Delete => "DELETE".into(),
+        Method::Connect => "CONNECT".into(),
+        Method::Options => "OPTIONS".into(),
+        Method::Trace => "TRACE".into(),
+        Method::Patch => "PATCH".into(),
+        Method::Other(other) => other.clone(),
+    }
+}

@@ -1,0 +1,270 @@
+//! HTTP workloads: a component exporting `wasi:http/incoming-handler` is served on its pod's address, as
+//! `wasmtime serve` serves it: every request gets a fresh instance from the program's shared `ProxyPre`, with
+//! the container's memory limit and the pod's time slicing, and its CPU quota shared by all instances.
+//!
+//! At most `concurrency` requests run at once; up to `queue` more wait for a turn and any beyond get 503 at once.
+//! A request not answered within `timeout` gets 504 and its instance is dropped; a trap gives that request a 500
+//! (and is logged to the container's stderr); hyper refuses malformed HTTP before a guest sees anything. The
+//! termination notice closes the listener and lets the requests in flight finish: the container then exits 0,
+//! or is killed when the grace period ends.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::exec::{Control, Exit, ExitReason, install_slicing, killed_exit, metered};
+use crate::limits::{CpuPacer, MemoryLimiter};
+use crate::logs::LogSink;
+use crate::stats::Usage;
+
+/// Store data of one request's instance.
+pub struct HttpState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for HttpState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HttpState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: Default::default() }
+    }
+}
+
+/// How many requests an HTTP workload takes, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Requests handled at once (`wharf.dev/http-concurrency`).
+    pub concurrency: usize,
+    /// Requests waiting for a turn before more get 503 (`wharf.dev/http-queue`).
+    pub queue: usize,
+    /// How long a request's handler may run before the request gets 504 (`wharf.dev/http-timeout-seconds`).
+    pub timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self { concurrency: 64, queue: 256, timeout: Duration::from_secs(30) }
+    }
+}
+
+/// Makes one request's WASI context (argv, env, volumes, stdio): called once per request.
+pub type ContextFactory = Arc<dyn Fn() -> Result<WasiCtxBuilder, String> + Send + Sync>;
+
+/// Where and how a container serves HTTP.
+#[derive(Clone)]
+pub struct HttpServe {
+    /// The pod's address and the container's port.
+    pub addr: SocketAddr,
+    /// Each request's WASI context.
+    pub contexts: ContextFactory,
+    /// Its limits.
+    pub limits: HttpLimits,
+    /// The container's stderr, where failed requests are reported.
+    pub errors: LogSink,
+}
+
+/// What every request of one container shares.
+struct Server {
+    engine: Engine,
+    pre: ProxyPre<HttpState>,
+    serve: HttpServe,
+    memory_limit: Option<u64>,
+    cpu: Option<Arc<CpuPacer>>,
+    usage: Arc<Usage>,
+    /// Killing the container ends every instance at its next time slice.
+    stop: CancellationToken,
+    turns: Arc<Semaphore>,
+    waiting: AtomicUsize,
+}
+
+/// Serves `pre` until the termination notice (then drains) or a kill.
+pub(super) async fn serve(
+    engine: Engine,
+    pre: ProxyPre<HttpState>,
+    serve: HttpServe,
+    memory_limit: Option<u64>,
+    cpu: Option<Arc<CpuPacer>>,
+    usage: Arc<Usage>,
+    control: &Control,
+) -> Exit {
+    let addr = serve.addr;
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => return Exit::error(ExitReason::Error, 1, format!("cannot listen on {addr}: {e}")),
+    };
+    // Serving is handling the notice: a server drains rather than ending at once.
+    control.watch_notice();
+    let turns = Arc::new(Semaphore::new(serve.limits.concurrency.max(1)));
+    let server = Arc::new(Server {
+        engine,
+        pre,
+        serve,
+        memory_limit,
+        cpu,
+        usage,
+        stop: control.stop_token(),
+        turns,
+        waiting: AtomicUsize::new(0),
+    });
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let server = server.clone();
+                let service = hyper::service::service_fn(move |request| server.clone().handle(request));
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = control.noticed() => break,
+            () = control.killed() => return killed_exit(),
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => Exit::code(0),
+        () = control.killed() => killed_exit(),
+    }
+}
+
+type Answer = Response<HyperOutgoingBody>;
+
+impl Server {
+    async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Answer, Infallible> {
+        let Some(turn) = self.wait_for_turn().await else {
+            return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again"));
+        };
+        let wasi = match (self.serve.contexts)() {
+            Ok(wasi) => wasi,
+            Err(e) => {
+                return Ok(self
+                    .failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot prepare the request: {e}")));
+            }
+        };
+        let mut wasi = wasi;
+        let state = HttpState {
+            ctx: wasi.build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            limiter: MemoryLimiter::new(self.memory_limit, self.usage.clone()),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        install_slicing(&mut store, &self.stop, self.cpu.clone());
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let prepared =
+            store.data_mut().http().new_incoming_request(Scheme::Http, request).and_then(|request| {
+                let out = store.data_mut().http().new_response_outparam(answer)?;
+                Ok((request, out))
+            });
+        let (request, out) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, &format!("{e:#}"))),
+        };
+        let this = self.clone();
+        let timeout = self.serve.limits.timeout;
+        // The instance keeps running after the response head is sent, to stream the body.
+        let task = tokio::spawn(async move {
+            let _turn = turn;
+            let handled = async {
+                let proxy = this.pre.instantiate_async(&mut store).await?;
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await
+            };
+            match tokio::time::timeout(timeout, metered(handled, &this.usage)).await {
+                Ok(result) => result.map_err(Failure::Guest),
+                Err(_) => Err(Failure::TimedOut),
+            }
+        });
+        match answered.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => {
+                Ok(self.failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("the handler failed: {code:?}")))
+            }
+            Err(_) => Ok(match task.await {
+                Ok(Err(Failure::TimedOut)) => self.failed(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &format!("no response within {}s", timeout.as_secs()),
+                ),
+                Ok(Err(Failure::Guest(e))) => {
+                    let why = match e.downcast_ref::<Trap>() {
+                        Some(trap) => format!("the handler trapped: {trap}"),
+                        None => format!("the handler failed: {e:#}"),
+                    };
+                    self.failed(StatusCode::INTERNAL_SERVER_ERROR, &why)
+                }
+                Ok(Ok(())) => self.failed(StatusCode::INTERNAL_SERVER_ERROR, "the handler sent no response"),
+                Err(e) => self
+                    .failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("the handler ended abnormally: {e}")),
+            }),
+        }
+    }
+
+    /// A turn to run, after waiting in the queue if all are taken; `None` when the queue is full too.
+    async fn wait_for_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        if let Ok(turn) = self.turns.clone().try_acquire_owned() {
+            return Some(turn);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.serve.limits.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let turn = self.turns.clone().acquire_owned().await.ok();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        turn
+    }
+
+    /// An error answer, also reported on the container's stderr (what `kubectl logs` shows).
+    fn failed(&self, status: StatusCode, why: &str) -> Answer {
+        self.serve.errors.push(format!("wharf: request failed ({}): {why}\n", status.as_u16()).as_bytes());
+        plain(status, why)
+    }
+}
+
+enum Failure {
+    TimedOut,
+    Guest(wasmtime::Error),
+}
+
+fn plain(status: StatusCode, text: &str) -> Answer {
+    let body = Full::new(Bytes::from(format!("{text}\n"))).map_err(|never| match never {}).boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain"));
+    response
+}
