@@ -108,6 +108,7 @@ impl Agent {
         let sources = SourceCache::start(client.clone(), &tracker, &stop);
         let node_ip = config.node_ip.to_string();
         let shared = Arc::new(Shared { client, runtime, config, node_ip, usage, images, events, sources });
+        crate::services::start(shared.client.clone(), shared.config.node_ip, &tracker, &stop);
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
         tracker.spawn(Pods::run(shared.clone(), tracker.clone(), stop.clone()));
         tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");

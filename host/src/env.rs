@@ -31,7 +31,9 @@ pub async fn resolve(
     container: &Container,
     sources: &Sources,
 ) -> Result<Vec<(String, String)>, Error> {
-    let mut env: Vec<(String, String)> = Vec::new();
+    // As a container runtime does: the pod's hostname, which the container's own variables may override.
+    let hostname = pod.spec.as_ref().and_then(|s| s.hostname.clone()).or_else(|| pod.metadata.name.clone());
+    let mut env: Vec<(String, String)> = hostname.map(|h| ("HOSTNAME".to_owned(), h)).into_iter().collect();
     let set = |env: &mut Vec<(String, String)>, key: String, value: String| {
         env.retain(|(k, _)| *k != key);
         env.push((key, value));

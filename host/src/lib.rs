@@ -24,6 +24,7 @@ pub mod once;
 pub mod pod;
 pub mod runtime;
 pub mod sandbox;
+pub mod services;
 pub mod sources;
 pub mod stats;
 pub mod volumes;

@@ -115,14 +115,14 @@ impl CpuQuota {
 #[derive(Debug)]
 pub struct CpuPacer {
     quota: CpuQuota,
-    /// When the budget allows the next slice to start.
-    available_at: Mutex<Instant>,
+    /// When the budget allows the next slice to start (`None`: it never ran, so it may at once).
+    available_at: Mutex<Option<Instant>>,
 }
 
 impl CpuPacer {
     /// A pacer for `quota`.
     pub fn new(quota: CpuQuota) -> Self {
-        Self { quota, available_at: Mutex::new(Instant::now()) }
+        Self { quota, available_at: Mutex::new(None) }
     }
 
     /// Charges a slice that ran for `ran` until `now`; returns how long its instance must pause. Alone, an
@@ -131,9 +131,11 @@ impl CpuPacer {
     pub fn charge(&self, ran: Duration, now: Instant) -> Duration {
         let cost = ran + self.quota.pause_after(ran);
         let mut available_at = self.available_at.lock().unwrap_or_else(PoisonError::into_inner);
-        let started = (*available_at).max(now.checked_sub(ran).unwrap_or(now));
-        *available_at = started + cost;
-        available_at.saturating_duration_since(now)
+        let ran_from = now.checked_sub(ran).unwrap_or(now);
+        let started = available_at.map_or(ran_from, |at| at.max(ran_from));
+        let next = started + cost;
+        *available_at = Some(next);
+        next.saturating_duration_since(now)
     }
 }
 

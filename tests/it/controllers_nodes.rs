@@ -154,5 +154,9 @@ fn node_config(cluster: &Cluster, i: usize) -> NodeConfig {
     let mut config = NodeConfig::new(format!("node-{i}"), cluster.data_dir(i));
     config.heartbeat = Duration::from_secs(1);
     config.cpu_millis = Some(2000);
+    config.pod_cidr = Some(cluster.pod_cidrs[i]);
+    let node_ip = cluster.pod_cidrs[i].hosts().next().unwrap();
+    config.node_ip = node_ip.into();
+    config.log_listen = std::net::SocketAddr::new(node_ip.into(), 0);
     config
 }

@@ -5,6 +5,7 @@ mod eviction;
 mod hostile;
 mod kubectl;
 mod lifecycle;
+mod routing;
 mod scheduled;
 mod serving;
 mod termination;
@@ -52,10 +53,26 @@ pub fn guest(target: &str, name: &str) -> String {
     dir.join(target).join("release").join(format!("{name}.wasm")).display().to_string()
 }
 
-/// The pod CIDR node `i` of a test cluster registers: the i-th share the node IPAM controller would give.
-pub fn node_pod_cidr(i: usize) -> Option<host::Ipv4Net> {
-    let ipam = controllers::nodeipam::plan::Config::default();
-    ipam.cluster_cidr.subnets(ipam.node_mask).ok()?.nth(i)
+/// A pod range no other test cluster on this machine uses: a /24 of 127.96.0.0/11 (the half of the default
+/// cluster CIDR that node IPAM reaches last), held by a lock file for the life of the test process, since test
+/// processes run side by side and pods bind their addresses.
+pub fn fresh_pod_cidr() -> host::Ipv4Net {
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let pool: host::Ipv4Net = "127.96.0.0/11".parse().unwrap();
+    let ranges: Vec<host::Ipv4Net> = pool.subnets(24).unwrap().collect();
+    let start = std::process::id() as usize * 7919 % ranges.len();
+    for offset in 0..ranges.len() {
+        let index = (start + offset) % ranges.len();
+        let path = std::env::temp_dir().join(format!("wharf-test-pod-cidr-{index}.lock"));
+        let Ok(file) = std::fs::File::options().create(true).write(true).truncate(false).open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            HELD.lock().unwrap().push(file);
+            return ranges[index];
+        }
+    }
+    panic!("every test pod range is taken");
 }
 
 /// A server with node agents joined to it.
@@ -64,6 +81,8 @@ pub struct Cluster {
     pub server: TestServer,
     /// The agents, by node name.
     pub agents: Vec<(String, Agent)>,
+    /// Their pod ranges; each node's address is the first of its range.
+    pub pod_cidrs: Vec<host::Ipv4Net>,
     /// Their data directories.
     pub dirs: Vec<TempDir>,
 }
@@ -72,14 +91,22 @@ impl Cluster {
     /// One server and `nodes` agents named node-0, node-1...
     pub async fn start(nodes: usize, adjust: impl Fn(&mut NodeConfig)) -> Self {
         let server = TestServer::start().await;
-        let mut cluster = Self { server, agents: Vec::new(), dirs: Vec::new() };
+        let mut cluster = Self { server, agents: Vec::new(), pod_cidrs: Vec::new(), dirs: Vec::new() };
         for i in 0..nodes {
             let dir = tempfile::tempdir().unwrap();
             let mut config = NodeConfig::new(format!("node-{i}"), dir.path());
             config.heartbeat = Duration::from_secs(1);
-            // No controllers assign ranges here: each agent registers the i-th share of the cluster CIDR.
-            config.pod_cidr = node_pod_cidr(i);
+            // Each agent brings a range of its own, so that node IPAM leaves it alone and no other test's pods
+            // share its addresses.
+            let pod_cidr = fresh_pod_cidr();
+            config.pod_cidr = Some(pod_cidr);
+            // The node takes the range's first address (pods get the others): its node ports and endpoint are then
+            // its own too.
+            let node_ip = pod_cidr.hosts().next().expect("a /24 has hosts");
+            config.node_ip = node_ip.into();
+            config.log_listen = std::net::SocketAddr::new(node_ip.into(), 0);
             adjust(&mut config);
+            cluster.pod_cidrs.extend(config.pod_cidr);
             let agent = Agent::start(cluster.server.client(), config).await.expect("agent starts");
             cluster.agents.push((format!("node-{i}"), agent));
             cluster.dirs.push(dir);

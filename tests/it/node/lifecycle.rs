@@ -83,9 +83,10 @@ async fn node_runs_both_targets_with_env_and_logs() {
         let pod = wait_pod(&cluster.pods(), &name, 60, |p| phase(p) == "Succeeded").await;
         assert_eq!(terminated(&pod), Some((0, "Completed".into())));
         let status = pod.status.unwrap();
-        assert_eq!(status.host_ip.as_deref(), Some("127.0.0.1"));
+        let node_ip = cluster.pod_cidrs[0].hosts().next().unwrap().to_string();
+        assert_eq!(status.host_ip.as_deref(), Some(node_ip.as_str()));
         let pod_ip = status.pod_ip.clone().unwrap_or_default();
-        let range = crate::node::node_pod_cidr(0).unwrap();
+        let range = cluster.pod_cidrs[0];
         assert!(
             pod_ip.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| range.contains(&ip)),
             "{pod_ip} outside {range}"
@@ -98,6 +99,7 @@ async fn node_runs_both_targets_with_env_and_logs() {
             "env TOKEN=s3cret",
             &format!("env MY_NAME={name}"),
             "env MY_NODE=node-0",
+            &format!("env HOSTNAME={name}"),
             &format!("env MY_IP={pod_ip}"),
             "env CM_size=9",
             "cwd: ok /",

@@ -1,7 +1,7 @@
 //! A `wasi:http` handler: one fresh instance per request. It answers `hello from wasi:http: METHOD PATH` and
 //! prints one log line per request. The query steers it for tests: `sleep=MS` waits before answering,
 //! `trap` panics mid-request, `status=N` sets the status code, `echo` streams the request body back,
-//! `grow=MIB` allocates that much memory first.
+//! `grow=MIB` allocates that much memory first, `whoami` answers the pod's `HOSTNAME` instead.
 
 use std::io::Write as _;
 
@@ -21,12 +21,14 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         let query = path.split_once('?').map(|(_, q)| q).unwrap_or_default();
         let mut status = 200;
         let mut echo = false;
+        let mut whoami = false;
         for (key, value) in query.split('&').map(|kv| kv.split_once('=').unwrap_or((kv, ""))) {
             match key {
                 "sleep" => std::thread::sleep(std::time::Duration::from_millis(value.parse().unwrap_or(0))),
                 "trap" => panic!("asked to trap"),
                 "status" => status = value.parse().unwrap_or(200),
                 "echo" => echo = true,
+                "whoami" => whoami = true,
                 "grow" => {
                     let mib: usize = value.parse().unwrap_or(0);
                     let block = vec![1u8; mib << 20];
@@ -46,6 +48,9 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         let Ok(mut out) = body.write() else { return };
         match body_in {
             Some(body_in) => copy_body(&body_in, &mut out),
+            None if whoami => {
+                let _ = writeln!(out, "{}", std::env::var("HOSTNAME").unwrap_or_default());
+            }
             None => {
                 let _ = writeln!(out, "hello from wasi:http: {method} {path}");
             }

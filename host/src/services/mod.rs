@@ -1,0 +1,193 @@
+//! The node's Service proxy, kube-proxy's job: it listens on every node port of the cluster at the node's address
+//! and forwards each connection to an endpoint of its Service, round robin or by client address
+//! (`sessionAffinity: ClientIP`). Endpoints come from the EndpointSlices, so only ready pods get traffic; a
+//! Service without one closes the connection, or answers 503 on an HTTP port.
+//!
+//! Several agents on one machine (a test cluster) share a node address, so the listeners set `SO_REUSEPORT` and the
+//! kernel spreads connections between them; each forwards to any endpoint.
+
+mod table;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use table::{Route, Table, routes};
+
+/// How long a connection to an endpoint may take before the next endpoint is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a connection to an HTTP port without endpoints gets.
+const NO_ENDPOINTS: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 37\r\n\
+connection: close\r\n\r\nno ready endpoints for this Service.\n";
+
+/// Starts the proxy for node address `address` until `stop`.
+pub fn start(client: kube::Client, address: IpAddr, tracker: &TaskTracker, stop: &CancellationToken) {
+    let changed = Arc::new(Notify::new());
+    let services = watch::<Service>(Api::all(client.clone()), &changed, tracker, stop);
+    let slices = watch::<EndpointSlice>(Api::all(client), &changed, tracker, stop);
+    let proxy = Arc::new(Proxy { address, table: RwLock::new(Table::new()), turn: AtomicUsize::new(0) });
+    let (tracker_inner, stop) = (tracker.clone(), stop.clone());
+    tracker.spawn(async move {
+        let mut listeners: HashMap<u16, CancellationToken> = HashMap::new();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = changed.notified() => {}
+            }
+            // Let a burst of changes (a rollout) settle into one recomputation.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let service_list = services.state();
+            let slice_list = slices.state();
+            let slice_refs: Vec<&EndpointSlice> = slice_list.iter().map(AsRef::as_ref).collect();
+            let table = routes(service_list.iter().map(AsRef::as_ref), &slice_refs);
+            listeners.retain(|port, token| {
+                let keep = table.contains_key(port);
+                if !keep {
+                    token.cancel();
+                }
+                keep
+            });
+            for port in table.keys() {
+                if !listeners.contains_key(port) {
+                    let token = stop.child_token();
+                    match proxy.listen(*port) {
+                        Ok(listener) => {
+                            tracker_inner.spawn(proxy.clone().accept(
+                                listener,
+                                *port,
+                                tracker_inner.clone(),
+                                token.clone(),
+                            ));
+                            listeners.insert(*port, token);
+                        }
+                        Err(error) => tracing::warn!(port, %error, "cannot listen on a node port"),
+                    }
+                }
+            }
+            *proxy.table.write().unwrap_or_else(PoisonError::into_inner) = table;
+        }
+    });
+}
+
+struct Proxy {
+    address: IpAddr,
+    table: RwLock<Table>,
+    turn: AtomicUsize,
+}
+
+impl Proxy {
+    fn listen(&self, port: u16) -> std::io::Result<TcpListener> {
+        let addr = SocketAddr::new(self.address, port);
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        socket.listen(1024)
+    }
+
+    async fn accept(
+        self: Arc<Self>,
+        listener: TcpListener,
+        port: u16,
+        tracker: TaskTracker,
+        stop: CancellationToken,
+    ) {
+        loop {
+            let accepted = tokio::select! {
+                () = stop.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((client, peer)) = accepted else { continue };
+            let route = self.table.read().unwrap_or_else(PoisonError::into_inner).get(&port).cloned();
+            let Some(route) = route else { continue };
+            let first = self.pick(&route, peer.ip());
+            let stop = stop.clone();
+            tracker.spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    () = forward(client, route, first) => {}
+                }
+            });
+        }
+    }
+
+    /// The index of the endpoint to try first.
+    fn pick(&self, route: &Route, client: IpAddr) -> usize {
+        let n = route.backends.len().max(1);
+        if route.client_affinity {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            client.hash(&mut hasher);
+            return (hasher.finish() % n as u64) as usize;
+        }
+        self.turn.fetch_add(1, Ordering::Relaxed) % n
+    }
+}
+
+/// Connects to the first endpoint that answers, starting at `first`, and copies both ways until either side
+/// closes.
+async fn forward(mut client: TcpStream, route: Route, first: usize) {
+    let n = route.backends.len();
+    for i in 0..n {
+        let backend = route.backends[(first + i) % n];
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(backend)).await {
+            Ok(Ok(mut upstream)) => {
+                let _ = client.set_nodelay(true);
+                let _ = upstream.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                return;
+            }
+            _ => {
+                tracing::debug!(service = %route.service, %backend, "endpoint did not accept; trying the next");
+            }
+        }
+    }
+    if route.http {
+        let _ = client.write_all(NO_ENDPOINTS).await;
+        let _ = client.shutdown().await;
+    }
+}
+
+/// A watched cache of `K` that signals `changed` after every change.
+fn watch<K>(api: Api<K>, changed: &Arc<Notify>, tracker: &TaskTracker, stop: &CancellationToken) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let (changed, stop) = (changed.clone(), stop.clone());
+    tracker.spawn(async move {
+        let events = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .for_each(|event| {
+                let changed = changed.clone();
+                async move {
+                    match event {
+                        Ok(_) => changed.notify_one(),
+                        Err(error) => tracing::debug!(%error, "Service proxy watch failed; retrying"),
+                    }
+                }
+            });
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = events => {}
+        }
+    });
+    reader
+}

@@ -1,0 +1,156 @@
+//! The routing table of a node's Service proxy, as kube-proxy computes it: from Services and their
+//! EndpointSlices, which node ports to listen on and where each sends connections. Pure.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::ResourceExt;
+
+/// Where one frontend's connections go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `namespace/name:port-name`, for logs.
+    pub service: String,
+    /// Endpoints to balance over: the ready ones, or, when none is ready, those still serving while they
+    /// terminate (as kube-proxy falls back to them).
+    pub backends: Vec<SocketAddr>,
+    /// Whether the port speaks HTTP (named `http` or with an `http` app protocol): a connection with no backend
+    /// then gets a 503 rather than being closed.
+    pub http: bool,
+    /// `sessionAffinity: ClientIP`: a client keeps its backend.
+    pub client_affinity: bool,
+}
+
+/// Node port to route.
+pub type Table = BTreeMap<u16, Route>;
+
+/// The routes of every NodePort and LoadBalancer Service port that has a node port.
+pub fn routes<'a>(services: impl IntoIterator<Item = &'a Service>, slices: &[&EndpointSlice]) -> Table {
+    let mut table = Table::new();
+    for service in services {
+        let Some(spec) = service.spec.as_ref() else { continue };
+        if !matches!(spec.type_.as_deref(), Some("NodePort" | "LoadBalancer")) {
+            continue;
+        }
+        let namespace = service.namespace().unwrap_or_default();
+        let own: Vec<&EndpointSlice> = slices
+            .iter()
+            .copied()
+            .filter(|s| {
+                s.namespace().as_deref() == Some(namespace.as_str())
+                    && s.labels().get("kubernetes.io/service-name") == service.metadata.name.as_ref()
+            })
+            .collect();
+        for port in spec.ports.iter().flatten() {
+            let Some(node_port) = port.node_port.and_then(|p| u16::try_from(p).ok()) else { continue };
+            let name = port.name.clone().unwrap_or_default();
+            let protocol = port.protocol.as_deref().unwrap_or("TCP");
+            if protocol != "TCP" {
+                continue;
+            }
+            let http = name == "http"
+                || port.app_protocol.as_deref().is_some_and(|p| p == "http" || p == "kubernetes.io/http");
+            table.insert(
+                node_port,
+                Route {
+                    service: format!("{namespace}/{}:{name}", service.name_any()),
+                    backends: backends(&own, &name),
+                    http,
+                    client_affinity: spec.session_affinity.as_deref() == Some("ClientIP"),
+                },
+            );
+        }
+    }
+    table
+}
+
+/// The endpoints of the slices' port called `port_name`.
+fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<SocketAddr> {
+    let mut ready = Vec::new();
+    let mut serving = Vec::new();
+    for slice in slices {
+        let port = slice
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref().unwrap_or_default() == port_name)
+            .and_then(|p| p.port)
+            .and_then(|p| u16::try_from(p).ok());
+        let Some(port) = port else { continue };
+        for endpoint in slice.endpoints.iter().flatten() {
+            let conditions = endpoint.conditions.clone().unwrap_or_default();
+            let Some(ip) = endpoint.addresses.first().and_then(|a| a.parse().ok()) else { continue };
+            // Unset `ready` means ready, as in Kubernetes.
+            if conditions.ready != Some(false) {
+                ready.push(SocketAddr::new(ip, port));
+            } else if conditions.serving == Some(true) {
+                serving.push(SocketAddr::new(ip, port));
+            }
+        }
+    }
+    let mut chosen = if ready.is_empty() { serving } else { ready };
+    chosen.sort();
+    chosen.dedup();
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn service(spec: Value) -> Service {
+        serde_json::from_value(json!({"metadata": {"name": "web", "namespace": "d"}, "spec": spec})).unwrap()
+    }
+
+    fn slice(endpoints: Value) -> EndpointSlice {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web-1", "namespace": "d", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}], "endpoints": endpoints}))
+        .unwrap()
+    }
+
+    #[test]
+    fn node_ports_route_to_ready_endpoints_or_else_to_serving_ones() {
+        let svc = service(json!({"type": "NodePort", "sessionAffinity": "ClientIP",
+            "ports": [{"name": "http", "port": 80, "nodePort": 30080}]}));
+        let endpoints = slice(json!([
+            {"addresses": ["127.64.0.2"], "conditions": {"ready": true}},
+            {"addresses": ["127.64.0.3"], "conditions": {"ready": false, "serving": true, "terminating": true}},
+            {"addresses": ["127.64.0.4"]},
+        ]));
+        let table = routes([&svc], &[&endpoints]);
+        let route = &table[&30080];
+        let addrs: Vec<String> = route.backends.iter().map(ToString::to_string).collect();
+        assert_eq!(addrs, ["127.64.0.2:8080", "127.64.0.4:8080"]);
+        assert!(route.http && route.client_affinity);
+
+        let draining =
+            slice(json!([{"addresses": ["127.64.0.3"], "conditions": {"ready": false, "serving": true}}]));
+        assert_eq!(
+            routes([&svc], &[&draining])[&30080].backends.len(),
+            1,
+            "terminating but serving, as a fallback"
+        );
+        let none =
+            slice(json!([{"addresses": ["127.64.0.3"], "conditions": {"ready": false, "serving": false}}]));
+        assert!(routes([&svc], &[&none])[&30080].backends.is_empty());
+    }
+
+    #[test]
+    fn only_node_port_and_load_balancer_services_get_routes() {
+        let cluster_ip = service(json!({"type": "ClusterIP", "ports": [{"port": 80}]}));
+        let udp = service(
+            json!({"type": "NodePort", "ports": [{"port": 53, "protocol": "UDP", "nodePort": 30053}]}),
+        );
+        assert!(routes([&cluster_ip, &udp], &[]).is_empty());
+        let lb = service(
+            json!({"type": "LoadBalancer", "ports": [{"name": "db", "port": 5432, "nodePort": 31000}]}),
+        );
+        let table = routes([&lb], &[]);
+        assert!(!table[&31000].http);
+    }
+}

@@ -1,0 +1,93 @@
+//! Services route to pods on every node: a NodePort reaches every ready replica across two node agents, keeps a
+//! client on one replica with `sessionAffinity: ClientIP`, stops sending to a pod that left the Service, and
+//! answers 503 on an HTTP port with no ready endpoint.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::Service;
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::json;
+use tests::{PATIENCE, eventually, merge};
+
+use super::serving::request;
+use super::{Cluster, TARGETS, guest, phase, wait_pod};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn node_ports_reach_every_ready_replica_on_every_node() {
+    let cluster = Cluster::start(2, |_| {}).await;
+    let client = cluster.server.client();
+    let controllers = controllers::Controllers::start(client.clone());
+    let pods = cluster.pods();
+    for i in 0..3 {
+        let pod = json!({"metadata": {"name": format!("web-{i}"), "labels": {"app": "web"}},
+            "spec": {"nodeName": format!("node-{}", i % 2), "containers": [{"name": "web",
+                "image": guest(TARGETS[1], "http_hello"), "ports": [{"name": "http", "containerPort": 8080}]}]}});
+        pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+    }
+    for i in 0..3 {
+        wait_pod(&pods, &format!("web-{i}"), 60, |p| phase(p) == "Running").await;
+    }
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    let service = json!({"metadata": {"name": "web"}, "spec": {"type": "NodePort", "selector": {"app": "web"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}});
+    let service: Service =
+        services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
+    let node_port = service.spec.unwrap().ports.unwrap()[0].node_port.unwrap();
+    let node_ip = cluster.pod_cidrs[0].hosts().next().unwrap();
+    let front = format!("{node_ip}:{node_port}");
+
+    let all: BTreeSet<String> = (0..3).map(|i| format!("web-{i}")).collect();
+    eventually("requests through the node port to reach all three replicas", PATIENCE, async || {
+        let mut seen = BTreeSet::new();
+        for _ in 0..30 {
+            if let Ok((200, body)) = try_request(&front, "/?whoami").await {
+                seen.insert(String::from_utf8_lossy(&body).trim().to_owned());
+            }
+        }
+        seen == all
+    })
+    .await;
+
+    // A pod relabelled out of the selector gets no more traffic.
+    merge(&pods, "web-2", json!({"metadata": {"labels": {"app": "retired"}}})).await.unwrap();
+    eventually("web-2 to leave the rotation", PATIENCE, async || {
+        let mut seen = BTreeSet::new();
+        for _ in 0..20 {
+            if let Ok((200, body)) = try_request(&front, "/?whoami").await {
+                seen.insert(String::from_utf8_lossy(&body).trim().to_owned());
+            }
+        }
+        !seen.contains("web-2") && seen.len() == 2
+    })
+    .await;
+
+    // Client affinity: one client, one replica.
+    merge(&services, "web", json!({"spec": {"sessionAffinity": "ClientIP"}})).await.unwrap();
+    eventually("a client to stick to one replica", PATIENCE, async || {
+        let mut seen = BTreeSet::new();
+        for _ in 0..10 {
+            if let Ok((200, body)) = try_request(&front, "/?whoami").await {
+                seen.insert(String::from_utf8_lossy(&body).trim().to_owned());
+            }
+        }
+        seen.len() == 1
+    })
+    .await;
+
+    // No ready endpoint: 503 at once.
+    merge(&services, "web", json!({"spec": {"selector": {"app": "nobody"}}})).await.unwrap();
+    eventually("the node port to answer 503", PATIENCE, async || {
+        matches!(try_request(&front, "/").await, Ok((503, _)))
+    })
+    .await;
+    controllers.shutdown().await;
+}
+
+/// [`request`], but a refused or reset connection is an error rather than a failed test (the proxy may not
+/// listen yet).
+async fn try_request(addr: &str, path: &str) -> Result<(u16, Vec<u8>), ()> {
+    let addr = addr.to_owned();
+    let path = path.to_owned();
+    tokio::spawn(async move { request(&addr, "GET", &path, b"").await }).await.map_err(|_| ())
+}
