@@ -5,6 +5,7 @@ mod eviction;
 mod hostile;
 mod kubectl;
 mod lifecycle;
+mod probes;
 mod routing;
 mod scheduled;
 mod serving;

@@ -155,6 +155,10 @@ pub struct Container {
     pub restarts: u32,
     /// Digest of the image it runs, once pulled.
     pub image_id: Option<String>,
+    /// Whether its startup probe succeeded (or it has none), in the current run.
+    pub started: bool,
+    /// Whether its readiness probe passes (or it has none), in the current run.
+    pub ready: bool,
 }
 
 impl Container {
@@ -167,11 +171,18 @@ impl Container {
             last: None,
             restarts: 0,
             image_id: None,
+            started: false,
+            ready: false,
         }
     }
 
     fn running(&self) -> bool {
         matches!(self.run, Run::Running { .. })
+    }
+
+    /// Running and passing its readiness probe.
+    fn is_ready(&self) -> bool {
+        self.running() && self.ready
     }
 
     fn exit_code(&self) -> Option<i32> {
@@ -187,8 +198,8 @@ impl Container {
             image: self.image.clone(),
             image_id: self.image_id.clone().map_or_else(String::new, |d| format!("sha256:{d}")),
             container_id: self.image_id.as_ref().map(|_| format!("wasm://{}/{}", self.name, self.restarts)),
-            ready: self.running(),
-            started: Some(self.running()),
+            ready: self.is_ready(),
+            started: Some(self.running() && self.started),
             restart_count: self.restarts as i32,
             state: Some(self.run.to_k8s()),
             last_state: Some(self.last.as_ref().map(Run::to_k8s).unwrap_or_default()),
@@ -258,7 +269,7 @@ pub fn phase(pod: &Pod) -> &'static str {
 pub fn status(pod: &Pod) -> PodStatus {
     let phase = phase(pod);
     let init_done = pod.init.iter().all(|c| c.exit_code() == Some(0));
-    let ready = phase == "Running" && pod.app.iter().all(Container::running);
+    let ready = phase == "Running" && pod.app.iter().all(Container::is_ready);
     let now = Time(Timestamp::now());
     let condition = |kind: &str, ok: bool, reason: Option<&str>| PodCondition {
         type_: kind.to_owned(),
@@ -305,7 +316,12 @@ mod tests {
         let make = |runs: Vec<Run>| {
             runs.into_iter()
                 .enumerate()
-                .map(|(i, run)| Container { run, ..Container::new(&format!("c{i}"), "/i.wasm", "x") })
+                .map(|(i, run)| Container {
+                    run,
+                    ready: true,
+                    started: true,
+                    ..Container::new(&format!("c{i}"), "/i.wasm", "x")
+                })
                 .collect()
         };
         Pod {

@@ -1,7 +1,8 @@
 //! A `wasi:http` handler: one fresh instance per request. It answers `hello from wasi:http: METHOD PATH` and
 //! prints one log line per request. The query steers it for tests: `sleep=MS` waits before answering,
 //! `trap` panics mid-request, `status=N` sets the status code, `echo` streams the request body back,
-//! `grow=MIB` allocates that much memory first, `whoami` answers the pod's `HOSTNAME` instead.
+//! `grow=MIB` allocates that much memory first, `whoami` answers the pod's `HOSTNAME` instead, `health=PATH`
+//! answers 200 when the file holds `ok` and 503 otherwise (for probes).
 
 use std::io::Write as _;
 
@@ -29,6 +30,10 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
                 "status" => status = value.parse().unwrap_or(200),
                 "echo" => echo = true,
                 "whoami" => whoami = true,
+                "health" => {
+                    let healthy = std::fs::read_to_string(value).is_ok_and(|text| text.trim() == "ok");
+                    status = if healthy { 200 } else { 503 };
+                }
                 "grow" => {
                     let mib: usize = value.parse().unwrap_or(0);
                     let block = vec![1u8; mib << 20];

@@ -16,10 +16,11 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container as Spec, Pod as K8sPod};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::eviction;
+use super::probe::{self, Finding};
 use super::state::{self, Container, Pod, RestartPolicy, Run};
 use crate::agent::Shared;
 use crate::limits::CpuQuota;
@@ -135,6 +136,9 @@ struct Task {
     running: JoinSet<(usize, Exit)>,
     programs: Vec<Option<Program>>,
     volumes: BTreeMap<String, VolumeDir>,
+    /// What the running containers' probes found, by container index.
+    findings: mpsc::UnboundedReceiver<(usize, Finding)>,
+    report_finding: mpsc::UnboundedSender<(usize, Finding)>,
 }
 
 impl Task {
@@ -181,6 +185,7 @@ impl Task {
             pod_ip: placement.pod_ip.clone(),
         };
         let containers = model.init.len() + model.app.len();
+        let (report_finding, findings) = mpsc::unbounded_channel();
         Self {
             name: pod.metadata.name.clone().unwrap_or_default(),
             namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -193,6 +198,8 @@ impl Task {
             running: JoinSet::new(),
             programs: vec![None; containers],
             volumes: BTreeMap::new(),
+            findings,
+            report_finding,
         }
     }
 
@@ -290,6 +297,7 @@ impl Task {
                         due.insert(index, tokio::time::Instant::now() + delay);
                     }
                 }
+                Some((index, finding)) = self.findings.recv() => self.found(index, finding).await,
                 () = sleep_until(next) => {}
                 _ = refresh.tick() => self.refresh_volumes().await,
             }
@@ -352,15 +360,37 @@ impl Task {
         let control = Arc::new(Control::new());
         self.live.insert(index, Live { control: control.clone(), started: Instant::now() });
         let name = spec.name.clone();
-        self.container_mut(index).run = Run::Running { started: Timestamp::now() };
+        let has_probes =
+            spec.startup_probe.is_some() || spec.readiness_probe.is_some() || spec.liveness_probe.is_some();
+        let container = self.container_mut(index);
+        container.run = Run::Running { started: Timestamp::now() };
+        // Without probes a running container is started and ready at once: one status write, not two.
+        container.started = spec.startup_probe.is_none();
+        container.ready = spec.startup_probe.is_none() && spec.readiness_probe.is_none();
+        let probes = match self.placement.pod_ip.parse::<std::net::IpAddr>() {
+            Ok(ip) if has_probes => {
+                let report = self.report_finding.clone();
+                Some(probe::run(spec.clone(), ip, move |finding| {
+                    let _ = report.send((index, finding));
+                }))
+            }
+            _ => None,
+        };
         self.event(events::Kind::Normal, "Created", &format!("Created container {name}"));
         self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
         let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
         Some(async move {
-            let exit = runtime
-                .run(program, GuestSpec { wasi, memory_limit: memory, cpu, usage, http }, control)
-                .await;
+            let run =
+                runtime.run(program, GuestSpec { wasi, memory_limit: memory, cpu, usage, http }, control);
+            // The probes live exactly as long as the run.
+            let exit = match probes {
+                Some(probes) => tokio::select! {
+                    exit = run => exit,
+                    () = probes => unreachable!("probes run until dropped"),
+                },
+                None => run.await,
+            };
             stdout.finish();
             stderr.finish();
             exit
@@ -387,6 +417,37 @@ impl Task {
         Ok(HttpServe { addr: std::net::SocketAddr::new(ip, port), contexts, limits, errors })
     }
 
+    /// Applies what a running container's probes found: readiness and startup in its status, failures as
+    /// `Unhealthy` events, and a restart for a failed liveness or startup probe.
+    async fn found(&mut self, index: usize, finding: Finding) {
+        let Some(control) = self.live.get(&index).map(|l| l.control.clone()) else { return };
+        let container = self.container_mut(index);
+        let name = container.name.clone();
+        match finding {
+            Finding::Started => container.started = true,
+            Finding::Ready(ready) => container.ready = ready,
+            Finding::Failed(kind, why) => {
+                self.event(
+                    events::Kind::Warning,
+                    "Unhealthy",
+                    &format!("{} probe failed: {why}", kind.as_str()),
+                );
+                return;
+            }
+            Finding::Restart(kind) => {
+                let probe = kind.as_str().to_lowercase();
+                self.event(
+                    events::Kind::Normal,
+                    "Killing",
+                    &format!("Container {name} failed {probe} probe, will be restarted"),
+                );
+                control.kill();
+                return;
+            }
+        }
+        self.report().await;
+    }
+
     /// Records the end of a run; returns how long it lasted.
     async fn finish(&mut self, index: usize, exit: Exit) -> Duration {
         let live = self.live.remove(&index);
@@ -394,6 +455,8 @@ impl Task {
         let policy = self.model.restart_policy();
         let init = index < self.model.init.len();
         let container = self.container_mut(index);
+        container.ready = false;
+        container.started = false;
         let started = match &container.run {
             Run::Running { started } => *started,
             _ => Timestamp::now(),
