@@ -66,6 +66,8 @@ pub struct Shared {
     pub events: Recorder,
     /// The ConfigMaps and Secrets pods read.
     pub sources: SourceCache,
+    /// Service names and cluster IPs, for guests' outgoing requests.
+    pub services: crate::services::Resolver,
 }
 
 /// A running node agent.
@@ -107,8 +109,9 @@ impl Agent {
         );
         let sources = SourceCache::start(client.clone(), &tracker, &stop);
         let node_ip = config.node_ip.to_string();
-        let shared = Arc::new(Shared { client, runtime, config, node_ip, usage, images, events, sources });
-        crate::services::start(shared.client.clone(), shared.config.node_ip, &tracker, &stop);
+        let services = crate::services::start(client.clone(), config.node_ip, &tracker, &stop);
+        let shared =
+            Arc::new(Shared { client, runtime, config, node_ip, usage, images, events, sources, services });
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
         tracker.spawn(Pods::run(shared.clone(), tracker.clone(), stop.clone()));
         tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");

@@ -29,7 +29,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
 
 use super::exec::{Control, Exit, ExitReason, install_slicing, killed_exit, metered};
 use crate::limits::{CpuPacer, MemoryLimiter};
@@ -41,6 +43,7 @@ pub struct HttpState {
     ctx: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
+    hooks: Outgoing,
     limiter: MemoryLimiter,
 }
 
@@ -52,7 +55,59 @@ impl WasiView for HttpState {
 
 impl WasiHttpView for HttpState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: Default::default() }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Finds where a guest's outgoing request to `host:port` goes when that names a Service: `None` for anything
+/// else, `Some(Err)` for a Service without a ready endpoint.
+pub type OutgoingRoute = Arc<dyn Fn(&str, u16) -> Option<Result<SocketAddr, String>> + Send + Sync>;
+
+/// Outgoing `wasi:http` requests: those to a Service go to one of its ready endpoints, the rest as they are.
+struct Outgoing {
+    route: Option<OutgoingRoute>,
+}
+
+type Sent = Box<
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                hyper::Response<WasiBody>,
+                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for Outgoing {
+    fn send_request(
+        &mut self,
+        mut request: hyper::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Sent {
+        drop(response_errors);
+        let routed = request.uri().authority().cloned().and_then(|authority| {
+            let default_port = if request.uri().scheme_str() == Some("https") { 443 } else { 80 };
+            let route = self.route.as_ref()?;
+            route(authority.host(), authority.port_u16().unwrap_or(default_port))
+        });
+        match routed {
+            Some(Err(why)) => {
+                tracing::debug!(%why, "outgoing request to a Service without endpoints");
+                return Box::new(async { Err(wasmtime_wasi_http::Error::ConnectionRefused) });
+            }
+            Some(Ok(endpoint)) => {
+                let mut parts = request.uri().clone().into_parts();
+                parts.authority = endpoint.to_string().parse().ok();
+                if let Ok(uri) = hyper::Uri::from_parts(parts) {
+                    *request.uri_mut() = uri;
+                }
+            }
+            None => {}
+        }
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
     }
 }
 
@@ -87,6 +142,8 @@ pub struct HttpServe {
     pub limits: HttpLimits,
     /// The container's stderr, where failed requests are reported.
     pub errors: LogSink,
+    /// Where its outgoing requests to Services go.
+    pub outgoing: Option<OutgoingRoute>,
 }
 
 /// What every request of one container shares.
@@ -180,6 +237,7 @@ impl Server {
             ctx: wasi.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
+            hooks: Outgoing { route: self.serve.outgoing.clone() },
             limiter: MemoryLimiter::new(self.memory_limit, self.usage.clone()),
         };
         let mut store = Store::new(&self.engine, state);

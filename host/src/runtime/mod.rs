@@ -16,7 +16,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use cache::{Program, ProgramKind};
 pub use exec::{Control, Exit, ExitReason, GuestSpec};
-pub use http::{ContextFactory, HttpLimits, HttpServe};
+pub use http::{ContextFactory, HttpLimits, HttpServe, OutgoingRoute};
 
 /// How often the epoch advances: the length of one time slice.
 pub const TICK: Duration = Duration::from_millis(10);

@@ -38,11 +38,19 @@ const NO_ENDPOINTS: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 37\r\n\
 connection: close\r\n\r\nno ready endpoints for this Service.\n";
 
-/// Starts the proxy for node address `address` until `stop`.
-pub fn start(client: kube::Client, address: IpAddr, tracker: &TaskTracker, stop: &CancellationToken) {
+/// Starts the proxy for node address `address` until `stop`; returns the resolver of Service names its caches
+/// serve.
+pub fn start(
+    client: kube::Client,
+    address: IpAddr,
+    tracker: &TaskTracker,
+    stop: &CancellationToken,
+) -> Resolver {
     let changed = Arc::new(Notify::new());
     let services = watch::<Service>(Api::all(client.clone()), &changed, tracker, stop);
     let slices = watch::<EndpointSlice>(Api::all(client), &changed, tracker, stop);
+    let resolver =
+        Resolver { services: services.clone(), slices: slices.clone(), turn: Arc::new(AtomicUsize::new(0)) };
     let proxy = Arc::new(Proxy { address, table: RwLock::new(Table::new()), turn: AtomicUsize::new(0) });
     let (tracker_inner, stop) = (tracker.clone(), stop.clone());
     tracker.spawn(async move {
@@ -85,6 +93,69 @@ pub fn start(client: kube::Client, address: IpAddr, tracker: &TaskTracker, stop:
             *proxy.table.write().unwrap_or_else(PoisonError::into_inner) = table;
         }
     });
+    resolver
+}
+
+/// Finds the endpoint a guest's connection to a Service should reach: by cluster IP, or by the names
+/// Kubernetes' DNS serves (`svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`). Cheap to clone.
+#[derive(Clone)]
+pub struct Resolver {
+    services: Store<Service>,
+    slices: Store<EndpointSlice>,
+    turn: Arc<AtomicUsize>,
+}
+
+impl Resolver {
+    /// The endpoint for `host:port` asked from a pod in `namespace`: `None` when `host` names no Service,
+    /// `Some(Err)` when it names one with no ready endpoint for that port.
+    pub fn endpoint(&self, namespace: &str, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
+        let service = self.find(namespace, host)?;
+        let spec = service.spec.as_ref()?;
+        let service_namespace = service.metadata.namespace.clone().unwrap_or_default();
+        let name = service.metadata.name.clone().unwrap_or_default();
+        let Some(service_port) = spec
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.port == i32::from(port) && p.protocol.as_deref().unwrap_or("TCP") == "TCP")
+        else {
+            return Some(Err(format!("Service {service_namespace}/{name} has no port {port}")));
+        };
+        let slices = self.slices.state();
+        let own: Vec<&EndpointSlice> = slices
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|s| {
+                s.metadata.namespace.as_deref() == Some(service_namespace.as_str())
+                    && s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name"))
+                        == Some(&name)
+            })
+            .collect();
+        let backends = table::backends(&own, service_port.name.as_deref().unwrap_or_default());
+        if backends.is_empty() {
+            return Some(Err(format!("Service {service_namespace}/{name} has no ready endpoint")));
+        }
+        Some(Ok(backends[self.turn.fetch_add(1, Ordering::Relaxed) % backends.len()]))
+    }
+
+    fn find(&self, namespace: &str, host: &str) -> Option<Arc<Service>> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            let ip = ip.to_string();
+            return self
+                .services
+                .find(|s| s.spec.as_ref().and_then(|spec| spec.cluster_ip.as_deref()) == Some(ip.as_str()));
+        }
+        let host = host.trim_end_matches('.');
+        let labels: Vec<&str> = host.split('.').collect();
+        let (name, in_namespace) = match labels.as_slice() {
+            [name] => (*name, namespace),
+            [name, ns] | [name, ns, "svc"] | [name, ns, "svc", "cluster", "local"] => (*name, *ns),
+            _ => return None,
+        };
+        self.services.find(|s| {
+            s.metadata.name.as_deref() == Some(name) && s.metadata.namespace.as_deref() == Some(in_namespace)
+        })
+    }
 }
 
 struct Proxy {

@@ -67,7 +67,7 @@ pub fn routes<'a>(services: impl IntoIterator<Item = &'a Service>, slices: &[&En
 }
 
 /// The endpoints of the slices' port called `port_name`.
-fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<SocketAddr> {
+pub(crate) fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<SocketAddr> {
     let mut ready = Vec::new();
     let mut serving = Vec::new();
     for slice in slices {

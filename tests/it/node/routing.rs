@@ -91,3 +91,51 @@ async fn try_request(addr: &str, path: &str) -> Result<(u16, Vec<u8>), ()> {
     let path = path.to_owned();
     tokio::spawn(async move { request(&addr, "GET", &path, b"").await }).await.map_err(|_| ())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guests_reach_services_by_every_name_over_http() {
+    let cluster = Cluster::start(2, |_| {}).await;
+    let client = cluster.server.client();
+    let controllers = controllers::Controllers::start(client.clone());
+    let pods = cluster.pods();
+    for (i, (name, app)) in [("web-0", "web"), ("web-1", "web"), ("caller", "caller")].iter().enumerate() {
+        let pod = json!({"metadata": {"name": name, "labels": {"app": app}},
+            "spec": {"nodeName": format!("node-{}", i % 2), "containers": [{"name": "web",
+                "image": guest(TARGETS[1], "http_hello"), "ports": [{"name": "http", "containerPort": 8080}]}]}});
+        pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+    }
+    let caller = wait_pod(&pods, "caller", 60, |p| phase(p) == "Running").await;
+    let caller = format!("{}:8080", caller.status.unwrap().pod_ip.unwrap());
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    for (name, selector) in [("web", "web"), ("empty", "nobody")] {
+        let service = json!({"metadata": {"name": name}, "spec": {"selector": {"app": selector},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}});
+        services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
+    }
+    let cluster_ip = services.get("web").await.unwrap().spec.unwrap().cluster_ip.unwrap();
+
+    let replicas: BTreeSet<String> = ["web-0", "web-1"].map(String::from).into();
+    for name in
+        ["web", "web.default", "web.default.svc", "web.default.svc.cluster.local", cluster_ip.as_str()]
+    {
+        eventually(&format!("{name} to reach both replicas"), PATIENCE, async || {
+            let mut seen = BTreeSet::new();
+            for _ in 0..8 {
+                let (status, body) = request(&caller, "GET", &format!("/?fetch={name}"), b"").await;
+                let body = String::from_utf8_lossy(&body).trim().to_owned();
+                if let (200, Some(replica)) = (status, body.strip_prefix("upstream 200: ")) {
+                    seen.insert(replica.to_owned());
+                }
+            }
+            seen == replicas
+        })
+        .await;
+    }
+    let (_, body) = request(&caller, "GET", "/?fetch=empty", b"").await;
+    assert!(
+        String::from_utf8_lossy(&body).contains("ConnectionRefused"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    controllers.shutdown().await;
+}

@@ -2,7 +2,8 @@
 //! prints one log line per request. The query steers it for tests: `sleep=MS` waits before answering,
 //! `trap` panics mid-request, `status=N` sets the status code, `echo` streams the request body back,
 //! `grow=MIB` allocates that much memory first, `whoami` answers the pod's `HOSTNAME` instead, `health=PATH`
-//! answers 200 when the file holds `ok` and 503 otherwise (for probes).
+//! answers 200 when the file holds `ok` and 503 otherwise (for probes), `fetch=AUTHORITY` asks
+//! `http://AUTHORITY/?whoami` and answers `upstream STATUS: BODY` (for Service discovery).
 
 use std::io::Write as _;
 
@@ -23,6 +24,7 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         let mut status = 200;
         let mut echo = false;
         let mut whoami = false;
+        let mut fetched = None;
         for (key, value) in query.split('&').map(|kv| kv.split_once('=').unwrap_or((kv, ""))) {
             match key {
                 "sleep" => std::thread::sleep(std::time::Duration::from_millis(value.parse().unwrap_or(0))),
@@ -30,6 +32,7 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
                 "status" => status = value.parse().unwrap_or(200),
                 "echo" => echo = true,
                 "whoami" => whoami = true,
+                "fetch" => fetched = Some(fetch(value)),
                 "health" => {
                     let healthy = std::fs::read_to_string(value).is_ok_and(|text| text.trim() == "ok");
                     status = if healthy { 200 } else { 503 };
@@ -53,6 +56,12 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         let Ok(mut out) = body.write() else { return };
         match body_in {
             Some(body_in) => copy_body(&body_in, &mut out),
+            None if fetched.is_some() => {
+                let _ = match fetched.unwrap_or_else(|| Err(String::new())) {
+                    Ok((status, body)) => writeln!(out, "upstream {status}: {}", String::from_utf8_lossy(&body).trim()),
+                    Err(why) => writeln!(out, "fetch failed: {why}"),
+                };
+            }
             None if whoami => {
                 let _ = writeln!(out, "{}", std::env::var("HOSTNAME").unwrap_or_default());
             }
@@ -75,6 +84,27 @@ fn copy_body(body: &IncomingBody, out: &mut impl std::io::Write) {
             return;
         }
     }
+}
+
+/// GETs `http://AUTHORITY/?whoami` through the host.
+fn fetch(authority: &str) -> Result<(u16, Vec<u8>), String> {
+    use wasip2::http::outgoing_handler;
+    use wasip2::http::types::{OutgoingRequest, Scheme};
+    let request = OutgoingRequest::new(Fields::new());
+    request.set_scheme(Some(&Scheme::Http)).map_err(|()| "bad scheme")?;
+    request.set_authority(Some(authority)).map_err(|()| "bad authority")?;
+    request.set_path_with_query(Some("/?whoami")).map_err(|()| "bad path")?;
+    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    pending.subscribe().block();
+    let response = pending.get().ok_or("no response")?.map_err(|()| "response taken")?.map_err(|e| format!("{e:?}"))?;
+    let status = response.status();
+    let body = response.consume().map_err(|()| "no body")?;
+    let stream = body.stream().map_err(|()| "no body stream")?;
+    let mut bytes = Vec::new();
+    while let Ok(chunk) = stream.blocking_read(16 << 10) {
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((status, bytes))
 }
 
 fn method_name(method: &Method) -> String {

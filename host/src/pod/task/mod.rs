@@ -26,7 +26,8 @@ use crate::agent::Shared;
 use crate::limits::CpuQuota;
 use crate::logs::{self, LogSink};
 use crate::runtime::{
-    ContextFactory, Control, Exit, ExitReason, GuestSpec, HttpLimits, HttpServe, Program, ProgramKind,
+    ContextFactory, Control, Exit, ExitReason, GuestSpec, HttpLimits, HttpServe, OutgoingRoute, Program,
+    ProgramKind,
 };
 use crate::sandbox::{self, NETWORK_ANNOTATION, Sandbox};
 use crate::volumes::{self, VolumeDir};
@@ -414,7 +415,15 @@ impl Task {
         let errors = sandbox.stderr.clone();
         let sandbox = Arc::new(sandbox);
         let contexts: ContextFactory = Arc::new(move || sandbox.builder().map_err(|e| e.to_string()));
-        Ok(HttpServe { addr: std::net::SocketAddr::new(ip, port), contexts, limits, errors })
+        let (resolver, namespace) = (self.shared.services.clone(), self.namespace.clone());
+        let outgoing: OutgoingRoute = Arc::new(move |host, port| resolver.endpoint(&namespace, host, port));
+        Ok(HttpServe {
+            addr: std::net::SocketAddr::new(ip, port),
+            contexts,
+            limits,
+            errors,
+            outgoing: Some(outgoing),
+        })
     }
 
     /// Applies what a running container's probes found: readiness and startup in its status, failures as
