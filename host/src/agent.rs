@@ -75,6 +75,7 @@ pub struct Agent {
     stop: CancellationToken,
     tracker: TaskTracker,
     log_addr: SocketAddr,
+    services: crate::services::Resolver,
 }
 
 impl Agent {
@@ -115,7 +116,16 @@ impl Agent {
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
         tracker.spawn(Pods::run(shared.clone(), tracker.clone(), stop.clone()));
         tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");
-        Ok(Self { stop, tracker, log_addr })
+        let services = shared.services.clone();
+        Ok(Self { stop, tracker, log_addr, services })
+    }
+
+    /// Whether the agent's caches hold the Service `namespace/name` (its pods started from now on see it).
+    pub fn knows_service(&self, namespace: &str, name: &str) -> bool {
+        self.services
+            .links(namespace)
+            .iter()
+            .any(|(key, _)| *key == format!("{}_SERVICE_HOST", name.to_uppercase().replace('-', "_")))
     }
 
     /// Where the node endpoint (logs, usage summary) listens.

@@ -30,10 +30,15 @@ pub async fn resolve(
     pod: &Pod,
     container: &Container,
     sources: &Sources,
+    service_links: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, Error> {
     // As a container runtime does: the pod's hostname, which the container's own variables may override.
     let hostname = pod.spec.as_ref().and_then(|s| s.hostname.clone()).or_else(|| pod.metadata.name.clone());
     let mut env: Vec<(String, String)> = hostname.map(|h| ("HOSTNAME".to_owned(), h)).into_iter().collect();
+    // Then the Service variables (`enableServiceLinks`), which the container's own variables override.
+    if pod.spec.as_ref().and_then(|s| s.enable_service_links) != Some(false) {
+        env.extend(service_links);
+    }
     let set = |env: &mut Vec<(String, String)>, key: String, value: String| {
         env.retain(|(k, _)| *k != key);
         env.push((key, value));

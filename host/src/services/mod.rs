@@ -6,6 +6,7 @@
 //! Several agents on one machine (a test cluster) share a node address, so the listeners set `SO_REUSEPORT` and the
 //! kernel spreads connections between them; each forwards to any endpoint.
 
+mod links;
 mod table;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use links::service_links;
 pub use table::{Route, Table, routes};
 
 /// How long a connection to an endpoint may take before the next endpoint is tried.
@@ -136,6 +138,19 @@ impl Resolver {
             return Some(Err(format!("Service {service_namespace}/{name} has no ready endpoint")));
         }
         Some(Ok(backends[self.turn.fetch_add(1, Ordering::Relaxed) % backends.len()]))
+    }
+
+    /// Whether the cache holds the Service `namespace/name`.
+    pub fn knows(&self, namespace: &str, name: &str) -> bool {
+        self.find(namespace, &format!("{name}.{namespace}")).is_some()
+    }
+
+    /// The Service environment variables of a container in `namespace`.
+    pub fn links(&self, namespace: &str) -> Vec<(String, String)> {
+        let services = self.services.state();
+        service_links(
+            services.iter().map(AsRef::as_ref).filter(|s| s.metadata.namespace.as_deref() == Some(namespace)),
+        )
     }
 
     fn find(&self, namespace: &str, host: &str) -> Option<Arc<Service>> {

@@ -60,6 +60,15 @@ async fn node_runs_both_targets_with_env_and_logs() {
         )
         .await
         .unwrap();
+    // A Service that exists before the pods: its variables are in their environment.
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client.clone(), "default");
+    let service = json!({"metadata": {"name": "back-end"}, "spec": {"clusterIP": "10.96.8.8",
+        "ports": [{"name": "http", "port": 80}]}});
+    services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
+    tests::eventually("the node to see the Service", tests::PATIENCE, async || {
+        cluster.agents[0].1.knows_service("default", "back-end")
+    })
+    .await;
     for (i, target) in TARGETS.iter().enumerate() {
         let name = format!("hello-{i}");
         cluster.create_pod(&name, "node-0", json!({
@@ -100,6 +109,9 @@ async fn node_runs_both_targets_with_env_and_logs() {
             &format!("env MY_NAME={name}"),
             "env MY_NODE=node-0",
             &format!("env HOSTNAME={name}"),
+            "env BACK_END_SERVICE_HOST=10.96.8.8",
+            "env BACK_END_SERVICE_PORT_HTTP=80",
+            "env BACK_END_PORT=tcp://10.96.8.8:80",
             &format!("env MY_IP={pod_ip}"),
             "env CM_size=9",
             "cwd: ok /",

@@ -513,8 +513,9 @@ impl Task {
     ) -> Result<(Sandbox, Option<CpuQuota>, Option<u64>), (&'static str, String)> {
         let config_error = |e: String| ("CreateContainerConfigError", e);
         let sources = self.shared.sources.in_namespace(&self.namespace);
-        let env =
-            crate::env::resolve(&self.pod, spec, &sources).await.map_err(|e| config_error(e.to_string()))?;
+        let env = crate::env::resolve(&self.pod, spec, &sources, self.shared.services.links(&self.namespace))
+            .await
+            .map_err(|e| config_error(e.to_string()))?;
         let mounts = volumes::mounts(spec, &self.volumes).map_err(|e| config_error(e.to_string()))?;
         let path = logs::run_file(&self.placement.logs, &spec.name, restart);
         prune_old_runs(&self.placement.logs, &spec.name, restart);
