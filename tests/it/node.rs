@@ -6,6 +6,7 @@ mod hostile;
 mod kubectl;
 mod lifecycle;
 mod probes;
+mod rollout;
 mod routing;
 mod scheduled;
 mod serving;

@@ -5,8 +5,8 @@
 //! At most `concurrency` requests run at once; up to `queue` more wait for a turn and any beyond get 503 at once.
 //! A request not answered within `timeout` gets 504 and its instance is dropped; a trap gives that request a 500
 //! (and is logged to the container's stderr); hyper refuses malformed HTTP before a guest sees anything. The
-//! termination notice closes the listener and lets the requests in flight finish: the container then exits 0,
-//! or is killed when the grace period ends.
+//! termination notice closes the listener a second later (while Service proxies learn the pod is terminating) and
+//! lets the requests in flight finish: the container then exits 0, or is killed when the grace period ends.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -37,6 +37,9 @@ use super::exec::{Control, Exit, ExitReason, install_slicing, killed_exit, meter
 use crate::limits::{CpuPacer, MemoryLimiter};
 use crate::logs::LogSink;
 use crate::stats::Usage;
+
+/// How long a terminating server still accepts connections, while Service proxies learn it is terminating.
+const DEREGISTRATION_DELAY: Duration = Duration::from_secs(1);
 
 /// Store data of one request's instance.
 pub struct HttpState {
@@ -195,19 +198,26 @@ pub(super) async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let server = server.clone();
-                let service = hyper::service::service_fn(move |request| server.clone().handle(request));
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
-                connections.spawn(async move {
-                    let _ = connection.await;
-                });
+                connections.spawn(server.clone().connection(stream, &graceful));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = control.noticed() => break,
+            () = control.killed() => return killed_exit(),
+        }
+    }
+    // Keep serving new connections for a moment: Service proxies learn that the pod is terminating through its
+    // EndpointSlice, and until they do they still send it connections (Kubernetes users add a preStop sleep for
+    // the same reason).
+    let drained = tokio::time::sleep(DEREGISTRATION_DELAY);
+    tokio::pin!(drained);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                connections.spawn(server.clone().connection(stream, &graceful));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = &mut drained => break,
             () = control.killed() => return killed_exit(),
         }
     }
@@ -221,6 +231,23 @@ pub(super) async fn serve(
 type Answer = Response<HyperOutgoingBody>;
 
 impl Server {
+    /// Serves one client connection (HTTP/1.1 with keep-alive) until it closes or the drain ends it.
+    fn connection(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        graceful: &hyper_util::server::graceful::GracefulShutdown,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let _ = stream.set_nodelay(true);
+        let service = hyper::service::service_fn(move |request| self.clone().handle(request));
+        let connection = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        async move {
+            let _ = connection.await;
+        }
+    }
+
     async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Answer, Infallible> {
         let Some(turn) = self.wait_for_turn().await else {
             return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again"));
