@@ -12,7 +12,8 @@
 //!   rolling-update step), and the DaemonSet's status;
 //! - [`nodelifecycle::plan`]: which nodes went silent, their condition and taints, which pods to evict;
 //! - [`nodeipam::plan`]: which pod CIDR a new node gets;
-//! - [`endpointslice::plan`]: the EndpointSlices of a Service, from the pods it selects.
+//! - [`endpointslice::plan`]: the EndpointSlices of a Service, from the pods it selects;
+//! - [`servicelb::plan`]: the ingress of a LoadBalancer Service served by the node agents.
 //!
 //! The loops are kube-runtime `Controller`s (one reconcile per object at a time), run by one harness (a span
 //! per reconcile, a warning per failure, exponential backoff per object), fed by shared [`informer`]s (one
@@ -42,6 +43,7 @@ pub mod owners;
 mod pod_writes;
 pub mod pods;
 pub mod replicaset;
+pub mod servicelb;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
@@ -120,6 +122,7 @@ impl Controllers {
                 slices.ready().await;
                 tokio::join!(
                     endpointslice::controller::run(client.clone(), &services, &pods, &slices, stop.clone()),
+                    servicelb::controller::run(client.clone(), &services, &nodes, stop.clone()),
                     replicaset::controller::run(client.clone(), &sets, &pods, stop.clone()),
                     deployment::controller::run(client.clone(), &deployments, &sets, &pods, stop.clone()),
                     job::controller::run(client.clone(), &jobs, &pods, options.job_backoff, stop.clone()),

@@ -1,5 +1,6 @@
 //! The routing table of a node's Service proxy, as kube-proxy computes it: from Services and their
-//! EndpointSlices, which node ports to listen on and where each sends connections. Pure.
+//! EndpointSlices, which ports to listen on (node ports, and the ports of LoadBalancer Services) and where each
+//! sends connections. Pure.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -23,7 +24,7 @@ pub struct Route {
     pub client_affinity: bool,
 }
 
-/// Node port to route.
+/// Listening port to route.
 pub type Table = BTreeMap<u16, Route>;
 
 /// The routes of every NodePort and LoadBalancer Service port that has a node port.
@@ -43,24 +44,29 @@ pub fn routes<'a>(services: impl IntoIterator<Item = &'a Service>, slices: &[&En
                     && s.labels().get("kubernetes.io/service-name") == service.metadata.name.as_ref()
             })
             .collect();
+        let load_balancer =
+            spec.type_.as_deref() == Some("LoadBalancer") && spec.load_balancer_class.is_none();
         for port in spec.ports.iter().flatten() {
-            let Some(node_port) = port.node_port.and_then(|p| u16::try_from(p).ok()) else { continue };
             let name = port.name.clone().unwrap_or_default();
-            let protocol = port.protocol.as_deref().unwrap_or("TCP");
-            if protocol != "TCP" {
+            if port.protocol.as_deref().unwrap_or("TCP") != "TCP" {
                 continue;
             }
             let http = name == "http"
                 || port.app_protocol.as_deref().is_some_and(|p| p == "http" || p == "kubernetes.io/http");
-            table.insert(
-                node_port,
-                Route {
-                    service: format!("{namespace}/{}:{name}", service.name_any()),
-                    backends: backends(&own, &name),
-                    http,
-                    client_affinity: spec.session_affinity.as_deref() == Some("ClientIP"),
-                },
-            );
+            let route = Route {
+                service: format!("{namespace}/{}:{name}", service.name_any()),
+                backends: backends(&own, &name),
+                http,
+                client_affinity: spec.session_affinity.as_deref() == Some("ClientIP"),
+            };
+            // A LoadBalancer also listens on its own port, as k3s' built-in load balancer does; the first Service
+            // to claim a port keeps it.
+            if load_balancer && let Ok(service_port) = u16::try_from(port.port) {
+                table.entry(service_port).or_insert_with(|| route.clone());
+            }
+            if let Some(node_port) = port.node_port.and_then(|p| u16::try_from(p).ok()) {
+                table.insert(node_port, route);
+            }
         }
     }
     table

@@ -139,3 +139,45 @@ async fn guests_reach_services_by_every_name_over_http() {
     );
     controllers.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn load_balancers_listen_on_their_port_at_every_node_and_report_it() {
+    let cluster = Cluster::start(2, |_| {}).await;
+    let client = cluster.server.client();
+    let controllers = controllers::Controllers::start(client.clone());
+    let pods = cluster.pods();
+    let pod = json!({"metadata": {"name": "web-0", "labels": {"app": "web"}}, "spec": {"nodeName": "node-1",
+        "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),
+            "ports": [{"name": "http", "containerPort": 8080}]}]}});
+    pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+    wait_pod(&pods, "web-0", 60, |p| phase(p) == "Running").await;
+    let node_ips: Vec<String> =
+        cluster.pod_cidrs.iter().map(|c| c.hosts().next().unwrap().to_string()).collect();
+    // Any port works: the node addresses are this test's own.
+    let port = 18080;
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    let service = json!({"metadata": {"name": "web"}, "spec": {"type": "LoadBalancer", "selector": {"app": "web"},
+        "ports": [{"name": "http", "port": port, "targetPort": "http"}]}});
+    services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
+
+    let ingress = eventually("the ingress to list both nodes", PATIENCE, async || {
+        let service = services.get_status("web").await.unwrap();
+        let ingress = service.status?.load_balancer?.ingress?;
+        let ips: Vec<String> = ingress.into_iter().filter_map(|i| i.ip).collect();
+        (ips.len() == 2).then_some(ips)
+    })
+    .await;
+    let mut expected = node_ips.clone();
+    expected.sort();
+    assert_eq!(ingress, expected);
+    for ip in &node_ips {
+        let front = format!("{ip}:{port}");
+        eventually(&format!("{front} to answer"), PATIENCE, async || {
+            matches!(try_request(&front, "/?whoami").await, Ok((200, _)))
+        })
+        .await;
+    }
+    let listed = cluster.server.kubectl().ok(&["get", "svc", "web", "--no-headers"]).await;
+    assert!(listed.contains("LoadBalancer") && listed.contains(&expected[0]), "{listed}");
+    controllers.shutdown().await;
+}

@@ -46,7 +46,7 @@ pub struct UpArgs {
     /// Run no scheduler: pods stay pending unless something else binds them.
     #[arg(long)]
     disable_scheduler: bool,
-    /// Run no controllers (ReplicaSet, Deployment, Job, DaemonSet, EndpointSlice, node lifecycle, node IPAM,
+    /// Run no controllers (ReplicaSet, Deployment, Job, DaemonSet, EndpointSlice, ServiceLB, node lifecycle, node IPAM,
     /// garbage collection).
     #[arg(long)]
     disable_controllers: bool,
