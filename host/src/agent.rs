@@ -68,6 +68,8 @@ pub struct Shared {
     pub sources: SourceCache,
     /// Service names and cluster IPs, for guests' outgoing requests.
     pub services: crate::services::Resolver,
+    /// The node's Prometheus metrics.
+    pub metrics: Arc<crate::stats::metrics::Metrics>,
 }
 
 /// A running node agent.
@@ -99,8 +101,10 @@ impl Agent {
         let tracker = TaskTracker::new();
         let usage = Arc::new(Meter::default());
         let source = Arc::new(summary::Source { node_name: config.node_name.clone(), meter: usage.clone() });
+        let metrics = Arc::new(crate::stats::metrics::Metrics::default());
+        let logs = config.data_dir.join("logs");
         let log_addr =
-            endpoint::serve(config.log_listen, config.data_dir.join("logs"), source, &tracker, stop.clone())
+            endpoint::serve(config.log_listen, logs, source, metrics.clone(), &tracker, stop.clone())
                 .await
                 .map_err(Error::Logs)?;
         node::register(&client, &config, log_addr.port()).await?;
@@ -110,9 +114,20 @@ impl Agent {
         );
         let sources = SourceCache::start(client.clone(), &tracker, &stop);
         let node_ip = config.node_ip.to_string();
-        let services = crate::services::start(client.clone(), config.node_ip, &tracker, &stop);
-        let shared =
-            Arc::new(Shared { client, runtime, config, node_ip, usage, images, events, sources, services });
+        let services =
+            crate::services::start(client.clone(), config.node_ip, metrics.clone(), &tracker, &stop);
+        let shared = Arc::new(Shared {
+            client,
+            runtime,
+            config,
+            node_ip,
+            usage,
+            images,
+            events,
+            sources,
+            services,
+            metrics,
+        });
         tracker.spawn(heartbeats(shared.clone(), stop.clone()));
         tracker.spawn(Pods::run(shared.clone(), tracker.clone(), stop.clone()));
         tracing::info!(node = %shared.config.node_name, logs = %log_addr, "node agent started");

@@ -1,5 +1,5 @@
-//! The node's HTTP endpoint, where the kubelet's would be: container logs (`/containerLogs/...`) and the usage
-//! summary (`/stats/summary`). It listens on 127.0.0.1 by default; the Node object publishes its port, and the
+//! The node's HTTP endpoint, where the kubelet's would be: container logs (`/containerLogs/...`), the usage
+//! summary (`/stats/summary`) and Prometheus metrics (`/metrics`). It listens on 127.0.0.1 by default; the Node object publishes its port, and the
 //! API server proxies `pods/{name}/log` and gathers `kubectl top` figures from it.
 
 use std::net::SocketAddr;
@@ -10,20 +10,22 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::logs;
+use crate::stats::metrics::{self, Metrics};
 use crate::stats::summary::{self, Source};
 
-/// Starts the endpoint on `listen`, serving the logs under `log_root` and the usage of `source`; returns the
+/// Starts the endpoint on `listen`, serving the logs under `log_root`, the usage of `source` and `metrics`; returns the
 /// address it got. It stops when `stop` is cancelled; `tasks` tracks it.
 pub async fn serve(
     listen: SocketAddr,
     log_root: PathBuf,
     source: Arc<Source>,
+    metrics: Arc<Metrics>,
     tasks: &TaskTracker,
     stop: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let app = logs::http::router(log_root).merge(summary::router(source));
+    let app = logs::http::router(log_root).merge(summary::router(source)).merge(metrics::router(metrics));
     tasks.spawn(async move {
         let served =
             axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;

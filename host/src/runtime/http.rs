@@ -37,6 +37,7 @@ use super::exec::{Control, Exit, ExitReason, install_slicing, killed_exit, meter
 use crate::limits::{CpuPacer, MemoryLimiter};
 use crate::logs::LogSink;
 use crate::stats::Usage;
+use crate::stats::metrics::PodMetrics;
 
 /// How long a terminating server still accepts connections, while Service proxies learn it is terminating.
 const DEREGISTRATION_DELAY: Duration = Duration::from_secs(1);
@@ -147,6 +148,8 @@ pub struct HttpServe {
     pub errors: LogSink,
     /// Where its outgoing requests to Services go.
     pub outgoing: Option<OutgoingRoute>,
+    /// Its pod's request metrics.
+    pub metrics: PodMetrics,
 }
 
 /// What every request of one container shares.
@@ -249,14 +252,21 @@ impl Server {
     }
 
     async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Answer, Infallible> {
+        let started = std::time::Instant::now();
+        let answer = self.clone().respond(request).await;
+        self.serve.metrics.request(answer.status().as_u16(), started.elapsed());
+        Ok(answer)
+    }
+
+    async fn respond(self: Arc<Self>, request: Request<Incoming>) -> Answer {
         let Some(turn) = self.wait_for_turn().await else {
-            return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again"));
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again");
         };
         let wasi = match (self.serve.contexts)() {
             Ok(wasi) => wasi,
             Err(e) => {
-                return Ok(self
-                    .failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot prepare the request: {e}")));
+                return self
+                    .failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot prepare the request: {e}"));
             }
         };
         let mut wasi = wasi;
@@ -278,7 +288,7 @@ impl Server {
             });
         let (request, out) = match prepared {
             Ok(prepared) => prepared,
-            Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, &format!("{e:#}"))),
+            Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("{e:#}")),
         };
         let this = self.clone();
         let timeout = self.serve.limits.timeout;
@@ -286,6 +296,7 @@ impl Server {
         let task = tokio::spawn(async move {
             let _turn = turn;
             let handled = async {
+                this.serve.metrics.instance_started();
                 let proxy = this.pre.instantiate_async(&mut store).await?;
                 proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await
             };
@@ -295,11 +306,11 @@ impl Server {
             }
         });
         match answered.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => response,
             Ok(Err(code)) => {
-                Ok(self.failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("the handler failed: {code:?}")))
+                self.failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("the handler failed: {code:?}"))
             }
-            Err(_) => Ok(match task.await {
+            Err(_) => match task.await {
                 Ok(Err(Failure::TimedOut)) => self.failed(
                     StatusCode::GATEWAY_TIMEOUT,
                     &format!("no response within {}s", timeout.as_secs()),
@@ -314,7 +325,7 @@ impl Server {
                 Ok(Ok(())) => self.failed(StatusCode::INTERNAL_SERVER_ERROR, "the handler sent no response"),
                 Err(e) => self
                     .failed(StatusCode::INTERNAL_SERVER_ERROR, &format!("the handler ended abnormally: {e}")),
-            }),
+            },
         }
     }
 

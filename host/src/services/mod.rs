@@ -30,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use links::service_links;
+
+use crate::stats::metrics::Metrics;
 pub use table::{Route, Table, routes};
 
 /// How long a connection to an endpoint may take before the next endpoint is tried.
@@ -45,6 +47,7 @@ connection: close\r\n\r\nno ready endpoints for this Service.\n";
 pub fn start(
     client: kube::Client,
     address: IpAddr,
+    metrics: Arc<Metrics>,
     tracker: &TaskTracker,
     stop: &CancellationToken,
 ) -> Resolver {
@@ -53,7 +56,8 @@ pub fn start(
     let slices = watch::<EndpointSlice>(Api::all(client), &changed, tracker, stop);
     let resolver =
         Resolver { services: services.clone(), slices: slices.clone(), turn: Arc::new(AtomicUsize::new(0)) };
-    let proxy = Arc::new(Proxy { address, table: RwLock::new(Table::new()), turn: AtomicUsize::new(0) });
+    let proxy =
+        Arc::new(Proxy { address, table: RwLock::new(Table::new()), turn: AtomicUsize::new(0), metrics });
     let (tracker_inner, stop) = (tracker.clone(), stop.clone());
     tracker.spawn(async move {
         let mut listeners: HashMap<u16, CancellationToken> = HashMap::new();
@@ -177,6 +181,7 @@ struct Proxy {
     address: IpAddr,
     table: RwLock<Table>,
     turn: AtomicUsize,
+    metrics: Arc<Metrics>,
 }
 
 impl Proxy {
@@ -205,12 +210,17 @@ impl Proxy {
             let route = self.table.read().unwrap_or_else(PoisonError::into_inner).get(&port).cloned();
             let Some(route) = route else { continue };
             let first = self.pick(&route, peer.ip());
-            let stop = stop.clone();
+            let (stop, metrics) = (stop.clone(), self.metrics.clone());
             tracker.spawn(async move {
-                tokio::select! {
-                    () = stop.cancelled() => {}
-                    () = forward(client, route, first) => {}
-                }
+                let service = route.service.clone();
+                let outcome = tokio::select! {
+                    () = stop.cancelled() => return,
+                    outcome = forward(client, route, first) => outcome,
+                };
+                metrics.count(
+                    "wharf_service_connections_total",
+                    vec![("service", service), ("outcome", outcome.to_owned())],
+                );
             });
         }
     }
@@ -228,8 +238,8 @@ impl Proxy {
 }
 
 /// Connects to the first endpoint that answers, starting at `first`, and copies both ways until either side
-/// closes.
-async fn forward(mut client: TcpStream, route: Route, first: usize) {
+/// closes; returns the outcome, for the metrics.
+async fn forward(mut client: TcpStream, route: Route, first: usize) -> &'static str {
     let n = route.backends.len();
     for i in 0..n {
         let backend = route.backends[(first + i) % n];
@@ -238,7 +248,7 @@ async fn forward(mut client: TcpStream, route: Route, first: usize) {
                 let _ = client.set_nodelay(true);
                 let _ = upstream.set_nodelay(true);
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                return;
+                return "forwarded";
             }
             _ => {
                 tracing::debug!(service = %route.service, %backend, "endpoint did not accept; trying the next");
@@ -249,6 +259,7 @@ async fn forward(mut client: TcpStream, route: Route, first: usize) {
         let _ = client.write_all(NO_ENDPOINTS).await;
         let _ = client.shutdown().await;
     }
+    "no_endpoint"
 }
 
 /// A watched cache of `K` that signals `changed` after every change.

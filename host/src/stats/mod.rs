@@ -6,6 +6,7 @@
 //! per container; it becomes a rate in nanocores against the wall clock between two readings ([`Rate`]). Memory is
 //! what the limiter granted to the guest's linear memories and tables, the guest's working set as wasm sees it.
 
+pub mod metrics;
 pub mod summary;
 
 use std::collections::{BTreeMap, HashMap};

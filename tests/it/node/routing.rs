@@ -49,6 +49,13 @@ async fn node_ports_reach_every_ready_replica_on_every_node() {
     })
     .await;
 
+    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    assert!(
+        metrics
+            .contains("wharf_service_connections_total{service=\"default/web:http\",outcome=\"forwarded\"}"),
+        "{metrics}"
+    );
+
     // A pod relabelled out of the selector gets no more traffic.
     merge(&pods, "web-2", json!({"metadata": {"labels": {"app": "retired"}}})).await.unwrap();
     eventually("web-2 to leave the rotation", PATIENCE, async || {

@@ -120,6 +120,30 @@ async fn node_serves_a_wasi_http_component_one_instance_per_request() {
     assert!(logs.contains("GET /hi?x=1") && logs.contains("GET /still"), "{logs}");
     assert!(logs.contains("wharf: request failed (500): the handler trapped"), "{logs}");
 
+    // The node's metrics count the requests by code, their latency and the instances.
+    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    for code in ["200", "418", "500", "503", "504"] {
+        let line = format!("wharf_http_requests_total{{namespace=\"default\",pod=\"web\",code=\"{code}\"}}");
+        assert!(metrics.contains(&line), "{line} missing from:\n{metrics}");
+    }
+    assert!(
+        metrics.contains("wharf_http_request_duration_seconds_count{namespace=\"default\",pod=\"web\"}"),
+        "{metrics}"
+    );
+    let instances = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("wharf_http_instances_started_total{namespace=\"default\",pod=\"web\"} ")
+        })
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_default();
+    assert!(instances >= 10, "one instance per request: {instances}");
+    assert!(
+        metrics
+            .contains("wharf_container_starts_total{namespace=\"default\",pod=\"web\",container=\"web\"} 1"),
+        "{metrics}"
+    );
+
     // Delete drains: the request in flight finishes, then the pod goes and the port closes.
     let in_flight = {
         let addr = addr.clone();

@@ -377,6 +377,12 @@ impl Task {
             }
             _ => None,
         };
+        let labels = vec![
+            ("namespace", self.namespace.clone()),
+            ("pod", self.name.clone()),
+            ("container", name.clone()),
+        ];
+        self.shared.metrics.count("wharf_container_starts_total", labels);
         self.event(events::Kind::Normal, "Created", &format!("Created container {name}"));
         self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
@@ -423,6 +429,7 @@ impl Task {
             limits,
             errors,
             outgoing: Some(outgoing),
+            metrics: self.shared.metrics.for_pod(&self.namespace, &self.name),
         })
     }
 
@@ -479,6 +486,13 @@ impl Task {
             finished: Timestamp::now(),
         };
         if state::restarts(policy, init, exit.code) {
+            let labels = vec![
+                ("namespace", self.namespace.clone()),
+                ("pod", self.name.clone()),
+                ("container", name.clone()),
+            ];
+            self.shared.metrics.count("wharf_container_restarts_total", labels);
+            let container = self.container_mut(index);
             container.last = Some(terminated);
             container.restarts += 1;
             container.run = Run::waiting("ContainerCreating", None);
