@@ -188,3 +188,43 @@ async fn load_balancers_listen_on_their_port_at_every_node_and_report_it() {
     assert!(listed.contains("LoadBalancer") && listed.contains(&expected[0]), "{listed}");
     controllers.shutdown().await;
 }
+
+#[tokio::test]
+async fn kubectl_exposes_a_deployment_and_shows_addresses() {
+    let cluster = Cluster::start(1, |_| {}).await;
+    let client = cluster.server.client();
+    let scheduler = scheduler::Service::start(client.clone(), scheduler::Options::default());
+    let controllers = controllers::Controllers::start(client.clone());
+    let kubectl = cluster.server.kubectl();
+    let image = guest(TARGETS[1], "http_hello");
+    kubectl
+        .ok(&["create", "deployment", "web", &format!("--image={image}"), "--port=8080", "--replicas=2"])
+        .await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]).await;
+    kubectl.ok(&["expose", "deployment", "web", "--port=80", "--target-port=8080", "--type=NodePort"]).await;
+    let wide = kubectl.ok(&["get", "pods", "-o", "wide", "--no-headers"]).await;
+    let range = cluster.pod_cidrs[0];
+    let ips: Vec<&str> = wide.lines().filter_map(|l| l.split_whitespace().nth(5)).collect();
+    assert_eq!(ips.len(), 2, "{wide}");
+    assert!(
+        ips.iter().all(|ip| ip.parse().is_ok_and(|ip: std::net::Ipv4Addr| range.contains(&ip))),
+        "{wide}"
+    );
+    let slices = eventually("the endpoints to list both pods", PATIENCE, async || {
+        let out = kubectl
+            .ok(&["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "--no-headers"])
+            .await;
+        ips.iter().all(|ip| out.contains(ip)).then_some(out)
+    })
+    .await;
+    assert!(slices.contains("IPv4") && slices.contains("8080"), "{slices}");
+    let described = kubectl.ok(&["describe", "service", "web"]).await;
+    assert!(
+        described.contains("Type:") && described.contains("NodePort") && described.contains(":8080"),
+        "{described}"
+    );
+    let listed = kubectl.ok(&["get", "svc", "web", "--no-headers"]).await;
+    assert!(listed.contains("NodePort") && listed.contains("80:3"), "{listed}");
+    controllers.shutdown().await;
+    scheduler.shutdown().await;
+}
