@@ -228,3 +228,40 @@ async fn kubectl_exposes_a_deployment_and_shows_addresses() {
     controllers.shutdown().await;
     scheduler.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_tcp_guest_is_reachable_through_a_node_port() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let cluster = Cluster::start(1, |_| {}).await;
+    let client = cluster.server.client();
+    let controllers = controllers::Controllers::start(client.clone());
+    let pod = json!({"metadata": {"name": "echo", "labels": {"app": "echo"},
+            "annotations": {"wharf.dev/allow-network": "true"}},
+        "spec": {"nodeName": "node-0", "containers": [{"name": "echo", "image": guest(TARGETS[1], "echo"),
+            "args": ["$(POD_IP):7000"], "ports": [{"name": "echo", "containerPort": 7000}],
+            "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]}]}});
+    let pods = cluster.pods();
+    pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+    wait_pod(&pods, "echo", 60, |p| phase(p) == "Running").await;
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    let service = json!({"metadata": {"name": "echo"}, "spec": {"type": "NodePort", "selector": {"app": "echo"},
+        "ports": [{"name": "echo", "port": 7000, "targetPort": "echo"}]}});
+    let service: Service =
+        services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
+    let node_ip = cluster.pod_cidrs[0].hosts().next().unwrap();
+    let front = format!("{node_ip}:{}", service.spec.unwrap().ports.unwrap()[0].node_port.unwrap());
+    let echoed = eventually("the echo through the node port", PATIENCE, async || {
+        let mut stream = tokio::net::TcpStream::connect(&front).await.ok()?;
+        stream.write_all(b"hello wharf").await.ok()?;
+        let mut answer = [0u8; 11];
+        tokio::time::timeout(std::time::Duration::from_secs(2), stream.read_exact(&mut answer))
+            .await
+            .ok()?
+            .ok()?;
+        Some(answer)
+    })
+    .await;
+    assert_eq!(&echoed, b"hello wharf");
+    controllers.shutdown().await;
+}
