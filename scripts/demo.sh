@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --release --quiet --manifest-path examples/guests/Cargo.toml --target wasm32-wasip1 \
   --target-dir target/guests --bin hello
+cargo build --release --quiet --manifest-path examples/guests/Cargo.toml --target wasm32-wasip2 \
+  --target-dir target/guests -p http-hello
 # Images named without a path (`image: hello.wasm`) are looked up in the node's images directory.
 mkdir -p .wharf/node/images
 cp target/guests/wasm32-wasip1/release/hello.wasm .wharf/node/images/hello.wasm
+cp target/guests/wasm32-wasip2/release/http_hello.wasm .wharf/node/images/http_hello.wasm
 exec cargo run --release -p wctl -- up --data-dir .wharf --apply examples/demo.yaml
