@@ -114,8 +114,9 @@ impl Agent {
         );
         let sources = SourceCache::start(client.clone(), &tracker, &stop);
         let node_ip = config.node_ip.to_string();
+        let proxy_address = config.node_port_address.unwrap_or(config.node_ip);
         let services =
-            crate::services::start(client.clone(), config.node_ip, metrics.clone(), &tracker, &stop);
+            crate::services::start(client.clone(), proxy_address, metrics.clone(), &tracker, &stop);
         let shared = Arc::new(Shared {
             client,
             runtime,

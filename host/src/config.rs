@@ -42,6 +42,9 @@ pub struct NodeConfig {
     /// The node's address: its Node's InternalIP, where the API server reaches its endpoint, and the pods'
     /// `hostIP`.
     pub node_ip: IpAddr,
+    /// Where node ports and load balancers listen (kube-proxy's `--nodeport-addresses`); `None`: the node's
+    /// address.
+    pub node_port_address: Option<IpAddr>,
     /// The node's pod range, registered as its `spec.podCIDR` (the kubelet's `--pod-cidr`). `None`: the
     /// control plane assigns one (node IPAM), and pods wait for it.
     pub pod_cidr: Option<Ipv4Net>,
@@ -68,6 +71,7 @@ impl NodeConfig {
             log_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             heartbeat: Duration::from_secs(10),
             node_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            node_port_address: None,
             pod_cidr: None,
             eviction_interval: Duration::from_secs(5),
             node_name,

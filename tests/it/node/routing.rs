@@ -233,7 +233,11 @@ async fn kubectl_exposes_a_deployment_and_shows_addresses() {
 async fn a_tcp_guest_is_reachable_through_a_node_port() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let cluster = Cluster::start(1, |_| {}).await;
+    // Node ports listen where --node-port-address says: here the last address of the node's range.
+    let cluster = Cluster::start(1, |c| {
+        c.node_port_address = c.pod_cidr.and_then(|r| r.hosts().last()).map(Into::into);
+    })
+    .await;
     let client = cluster.server.client();
     let controllers = controllers::Controllers::start(client.clone());
     let pod = json!({"metadata": {"name": "echo", "labels": {"app": "echo"},
@@ -249,8 +253,8 @@ async fn a_tcp_guest_is_reachable_through_a_node_port() {
         "ports": [{"name": "echo", "port": 7000, "targetPort": "echo"}]}});
     let service: Service =
         services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
-    let node_ip = cluster.pod_cidrs[0].hosts().next().unwrap();
-    let front = format!("{node_ip}:{}", service.spec.unwrap().ports.unwrap()[0].node_port.unwrap());
+    let listen = cluster.pod_cidrs[0].hosts().last().unwrap();
+    let front = format!("{listen}:{}", service.spec.unwrap().ports.unwrap()[0].node_port.unwrap());
     let echoed = eventually("the echo through the node port", PATIENCE, async || {
         let mut stream = tokio::net::TcpStream::connect(&front).await.ok()?;
         stream.write_all(b"hello wharf").await.ok()?;
@@ -264,4 +268,44 @@ async fn a_tcp_guest_is_reachable_through_a_node_port() {
     .await;
     assert_eq!(&echoed, b"hello wharf");
     controllers.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_service_without_selector_reaches_the_server_its_endpoint_slice_names() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let cluster = Cluster::start(1, |_| {}).await;
+    let client = cluster.server.client();
+    // An "external database": a plain server on loopback, outside the cluster.
+    let outside = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let outside_port = outside.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = outside.accept().await {
+            let _ = stream.write_all(b"outside says hi").await;
+        }
+    });
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    let service = json!({"metadata": {"name": "db"}, "spec": {"type": "NodePort",
+        "ports": [{"name": "db", "port": 5432}]}});
+    let service: Service =
+        services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
+    let slices: Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
+        Api::namespaced(client.clone(), "default");
+    let slice = json!({"metadata": {"name": "db-1", "labels": {"kubernetes.io/service-name": "db"}},
+        "addressType": "IPv4", "ports": [{"name": "db", "port": outside_port}],
+        "endpoints": [{"addresses": ["127.0.0.1"]}]});
+    slices.create(&PostParams::default(), &serde_json::from_value(slice).unwrap()).await.unwrap();
+    let node_ip = cluster.pod_cidrs[0].hosts().next().unwrap();
+    let front = format!("{node_ip}:{}", service.spec.unwrap().ports.unwrap()[0].node_port.unwrap());
+    let answer = eventually("the outside server through the node port", PATIENCE, async || {
+        let mut stream = tokio::net::TcpStream::connect(&front).await.ok()?;
+        let mut answer = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(2), stream.read_to_end(&mut answer))
+            .await
+            .ok()?
+            .ok()?;
+        (!answer.is_empty()).then_some(answer)
+    })
+    .await;
+    assert_eq!(answer, b"outside says hi");
 }

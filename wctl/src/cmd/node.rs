@@ -49,6 +49,10 @@ pub struct NodeArgs {
     /// where its endpoint (logs, usage) listens.
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     node_ip: IpAddr,
+    /// Where node ports and LoadBalancer Services listen [default: the node's address]; `0.0.0.0` exposes them on
+    /// every address of the machine.
+    #[arg(long, value_name = "IP")]
+    node_port_address: Option<IpAddr>,
     /// First crash-loop backoff delay in seconds (doubles up to --backoff-max-seconds).
     #[arg(long, default_value_t = 10)]
     backoff_seconds: u64,
@@ -72,6 +76,7 @@ impl NodeArgs {
         config.max_pods = self.max_pods;
         config.pod_cidr = self.pod_cidr;
         config.node_ip = self.node_ip;
+        config.node_port_address = self.node_port_address;
         config.log_listen = SocketAddr::new(self.node_ip, 0);
         config.backoff.initial = Duration::from_secs(self.backoff_seconds);
         config.backoff.max = Duration::from_secs(self.backoff_max_seconds);

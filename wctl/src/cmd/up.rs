@@ -28,6 +28,10 @@ pub struct UpArgs {
     /// The local node's address (its InternalIP, where its endpoint listens).
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     node_ip: IpAddr,
+    /// Where node ports and LoadBalancer Services listen [default: the node's address]; `0.0.0.0` exposes them on
+    /// every address of the machine.
+    #[arg(long, value_name = "IP")]
+    node_port_address: Option<IpAddr>,
     /// Where Services get their cluster IPs (kube-apiserver's --service-cluster-ip-range).
     #[arg(long, value_name = "CIDR", default_value = "10.96.0.0/12")]
     service_cluster_ip_range: ipnet::Ipv4Net,
@@ -88,6 +92,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         // The first share of the cluster CIDR, so that the local node runs pods even with no controllers.
         node.pod_cidr = Some(node_ipam.first());
         node.node_ip = args.node_ip;
+        node.node_port_address = args.node_port_address;
         node.log_listen = SocketAddr::new(args.node_ip, 0);
         node.image_ca_files = args.image_ca;
         Some(host::Agent::start(client, node).await.context("cannot start the local node agent")?)
