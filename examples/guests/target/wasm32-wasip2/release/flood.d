@@ -1,1 +1,0 @@
-/work/main/examples/guests/target/wasm32-wasip2/release/flood.wasm: /work/main/examples/guests/src/bin/flood.rs /work/main/examples/guests/src/lib.rs
