@@ -69,6 +69,7 @@ fn main() {
                         cpu: None,
                         usage: Arc::default(),
                         http: None,
+                        directory: None,
                     },
                     Arc::new(Control::new()),
                 )
@@ -96,6 +97,7 @@ fn main() {
                             cpu: None,
                             usage: Arc::default(),
                             http: None,
+                            directory: None,
                         },
                         Arc::new(Control::new()),
                     )
@@ -125,6 +127,7 @@ fn main() {
                                 cpu: None,
                                 usage: Arc::default(),
                                 http: None,
+                                directory: None,
                             },
                             control,
                         )

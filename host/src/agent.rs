@@ -103,10 +103,18 @@ impl Agent {
         let source = Arc::new(summary::Source { node_name: config.node_name.clone(), meter: usage.clone() });
         let metrics = Arc::new(crate::stats::metrics::Metrics::default());
         let logs = config.data_dir.join("logs");
+        let proxy_address = config.node_port_address.unwrap_or(config.node_ip);
+        let crate::services::Services { resolver: services, tunnels } = crate::services::start(
+            client.clone(),
+            &config.node_name,
+            proxy_address,
+            metrics.clone(),
+            &tracker,
+            &stop,
+        );
+        let routes = endpoint::Routes { log_root: logs, usage: source, metrics: metrics.clone(), tunnels };
         let log_addr =
-            endpoint::serve(config.log_listen, logs, source, metrics.clone(), &tracker, stop.clone())
-                .await
-                .map_err(Error::Logs)?;
+            endpoint::serve(config.log_listen, routes, &tracker, stop.clone()).await.map_err(Error::Logs)?;
         node::register(&client, &config, log_addr.port()).await?;
         let events = Recorder::start(
             client.clone(),
@@ -114,9 +122,6 @@ impl Agent {
         );
         let sources = SourceCache::start(client.clone(), &tracker, &stop);
         let node_ip = config.node_ip.to_string();
-        let proxy_address = config.node_port_address.unwrap_or(config.node_ip);
-        let services =
-            crate::services::start(client.clone(), proxy_address, metrics.clone(), &tracker, &stop);
         let shared = Arc::new(Shared {
             client,
             runtime,

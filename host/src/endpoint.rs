@@ -1,5 +1,6 @@
 //! The node's HTTP endpoint, where the kubelet's would be: container logs (`/containerLogs/...`), the usage
-//! summary (`/stats/summary`) and Prometheus metrics (`/metrics`). It listens on 127.0.0.1 by default; the Node object publishes its port, and the
+//! summary (`/stats/summary`), Prometheus metrics (`/metrics`) and the tunnels other nodes open to this node's
+//! pods (`/forward/...`). It listens on 127.0.0.1 by default; the Node object publishes its port, and the
 //! API server proxies `pods/{name}/log` and gathers `kubectl top` figures from it.
 
 use std::net::SocketAddr;
@@ -13,19 +14,32 @@ use crate::logs;
 use crate::stats::metrics::{self, Metrics};
 use crate::stats::summary::{self, Source};
 
-/// Starts the endpoint on `listen`, serving the logs under `log_root`, the usage of `source` and `metrics`; returns the
-/// address it got. It stops when `stop` is cancelled; `tasks` tracks it.
+/// What the endpoint serves.
+pub struct Routes {
+    /// The directory of container logs.
+    pub log_root: PathBuf,
+    /// The usage summary's source.
+    pub usage: Arc<Source>,
+    /// The node's metrics.
+    pub metrics: Arc<Metrics>,
+    /// The tunnel route.
+    pub tunnels: axum::Router,
+}
+
+/// Starts the endpoint on `listen`; returns the address it got. It stops when `stop` is cancelled; `tasks` tracks
+/// it.
 pub async fn serve(
     listen: SocketAddr,
-    log_root: PathBuf,
-    source: Arc<Source>,
-    metrics: Arc<Metrics>,
+    routes: Routes,
     tasks: &TaskTracker,
     stop: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let app = logs::http::router(log_root).merge(summary::router(source)).merge(metrics::router(metrics));
+    let app = logs::http::router(routes.log_root)
+        .merge(summary::router(routes.usage))
+        .merge(metrics::router(routes.metrics))
+        .merge(routes.tunnels);
     tasks.spawn(async move {
         let served =
             axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;

@@ -1,6 +1,7 @@
 //! The node agent: real guests built from `examples/guests` for both wasm targets, run through the API on one
 //! node and on three agents joined to one server, and through the real kubectl.
 
+mod crossnode;
 mod eviction;
 mod hostile;
 mod kubectl;

@@ -79,12 +79,15 @@ impl Cache {
         wasmtime_wasi::p1::add_to_linker_async(&mut p1, |s: &mut P1State| &mut s.wasi)
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut p2 = wasmtime::component::Linker::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut p2).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut p2)
+            .and_then(|()| super::sockets::add_discovery(&mut p2))
+            .map_err(|e| Error::Engine(format!("{e:#}")))?;
         // Components built with a language's standard library import `wasi:cli` even as HTTP handlers: link all
         // of WASIp2 besides `wasi:http`, as `wasmtime serve -Scli` does.
         let mut http = wasmtime::component::Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut http)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut http))
+            .and_then(|()| super::sockets::add_discovery(&mut http))
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
         Ok(Self { dir, compat, p1, p2, http, programs: Mutex::new(HashMap::new()) })
     }

@@ -12,7 +12,9 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::directory::Directory;
 use super::http::HttpServe;
+use super::sockets::Networked;
 use super::stdin::NoticeStdin;
 use super::{Program, TICK};
 use crate::limits::{CpuPacer, CpuQuota, MemoryLimiter};
@@ -36,6 +38,13 @@ pub struct P2State {
     ctx: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
+    directory: Option<Directory>,
+}
+
+impl Networked for P2State {
+    fn directory(&self) -> Option<&Directory> {
+        self.directory.as_ref()
+    }
 }
 
 impl WasiView for P2State {
@@ -56,6 +65,8 @@ pub struct GuestSpec {
     pub usage: Arc<Usage>,
     /// Where an HTTP workload serves (unused by commands).
     pub http: Option<HttpServe>,
+    /// Where the guest's connections to Services and other pods go.
+    pub directory: Option<Directory>,
 }
 
 /// A handle to stop a running guest: first with a notice it may act on (its stdin ends), then for good.
@@ -200,12 +211,14 @@ impl Exit {
 
 /// Runs the program to its end (or until `control` kills it); an HTTP handler serves until then.
 pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
-    let GuestSpec { mut wasi, memory_limit, cpu, usage, http } = spec;
+    let GuestSpec { mut wasi, memory_limit, cpu, usage, http, directory } = spec;
     let pacer = cpu.map(|quota| Arc::new(CpuPacer::new(quota)));
     usage.set_running(true);
     let exit = match (program, http) {
         (Program::Http(pre), Some(http)) => {
-            super::http::serve(engine, pre, http, memory_limit, pacer, usage.clone(), &control).await
+            let instances =
+                super::http::Instances { engine, memory_limit, cpu: pacer, usage: usage.clone(), directory };
+            super::http::serve(pre, http, instances, &control).await
         }
         (Program::Http(_), None) => Exit::error(
             ExitReason::Error,
@@ -215,7 +228,8 @@ pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, contr
         (program, _) => {
             wasi.stdin(NoticeStdin::new(control.notice.clone(), control.watches_notice.clone()));
             let limiter = MemoryLimiter::new(memory_limit, usage.clone());
-            metered(execute(engine, program, wasi, limiter, pacer, &control), &usage).await
+            let guest = Guest { wasi, limiter, cpu: pacer, directory };
+            metered(execute(engine, program, guest, &control), &usage).await
         }
     };
     usage.set_running(false);
@@ -235,14 +249,16 @@ pub(super) async fn metered<F: Future>(future: F, usage: &Usage) -> F::Output {
     .await
 }
 
-async fn execute(
-    engine: Engine,
-    program: Program,
-    mut wasi: WasiCtxBuilder,
+/// What a command's instance gets.
+struct Guest {
+    wasi: WasiCtxBuilder,
     limiter: MemoryLimiter,
     cpu: Option<Arc<CpuPacer>>,
-    control: &Control,
-) -> Exit {
+    directory: Option<Directory>,
+}
+
+async fn execute(engine: Engine, program: Program, guest: Guest, control: &Control) -> Exit {
+    let Guest { mut wasi, limiter, cpu, directory } = guest;
     match program {
         Program::Module(pre) => {
             let mut store = Store::new(&engine, P1State { wasi: wasi.build_p1(), limiter });
@@ -262,7 +278,7 @@ async fn execute(
             judge(outcome, store.data().limiter.refused(), control.stopped())
         }
         Program::Component(pre) => {
-            let state = P2State { ctx: wasi.build(), table: ResourceTable::new(), limiter };
+            let state = P2State { ctx: wasi.build(), table: ResourceTable::new(), limiter, directory };
             let mut store = Store::new(&engine, state);
             store.limiter(|s| &mut s.limiter);
             install_slicing(&mut store, &control.stop, cpu.clone());

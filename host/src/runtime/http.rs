@@ -33,7 +33,9 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
+use super::directory::Directory;
 use super::exec::{Control, Exit, ExitReason, install_slicing, killed_exit, metered};
+use super::sockets::Networked;
 use crate::limits::{CpuPacer, MemoryLimiter};
 use crate::logs::LogSink;
 use crate::stats::Usage;
@@ -49,6 +51,13 @@ pub struct HttpState {
     http: WasiHttpCtx,
     hooks: Outgoing,
     limiter: MemoryLimiter,
+    directory: Option<Directory>,
+}
+
+impl Networked for HttpState {
+    fn directory(&self) -> Option<&Directory> {
+        self.directory.as_ref()
+    }
 }
 
 impl WasiView for HttpState {
@@ -63,13 +72,10 @@ impl WasiHttpView for HttpState {
     }
 }
 
-/// Finds where a guest's outgoing request to `host:port` goes when that names a Service: `None` for anything
-/// else, `Some(Err)` for a Service without a ready endpoint.
-pub type OutgoingRoute = Arc<dyn Fn(&str, u16) -> Option<Result<SocketAddr, String>> + Send + Sync>;
-
-/// Outgoing `wasi:http` requests: those to a Service go to one of its ready endpoints, the rest as they are.
+/// Outgoing `wasi:http` requests: those to a Service (or another node's pod) go where the pod's directory
+/// routes them, the rest as they are.
 struct Outgoing {
-    route: Option<OutgoingRoute>,
+    directory: Option<Directory>,
 }
 
 type Sent = Box<
@@ -91,8 +97,7 @@ impl WasiHttpHooks for Outgoing {
         drop(response_errors);
         let routed = request.uri().authority().cloned().and_then(|authority| {
             let default_port = if request.uri().scheme_str() == Some("https") { 443 } else { 80 };
-            let route = self.route.as_ref()?;
-            route(authority.host(), authority.port_u16().unwrap_or(default_port))
+            self.directory.as_ref()?.route(authority.host(), authority.port_u16().unwrap_or(default_port))
         });
         match routed {
             Some(Err(why)) => {
@@ -146,20 +151,28 @@ pub struct HttpServe {
     pub limits: HttpLimits,
     /// The container's stderr, where failed requests are reported.
     pub errors: LogSink,
-    /// Where its outgoing requests to Services go.
-    pub outgoing: Option<OutgoingRoute>,
     /// Its pod's request metrics.
     pub metrics: PodMetrics,
 }
 
+/// What each instance of one container gets.
+pub(super) struct Instances {
+    pub engine: Engine,
+    /// Cap on each instance's memories and tables.
+    pub memory_limit: Option<u64>,
+    /// The container's CPU quota, shared by all its instances.
+    pub cpu: Option<Arc<CpuPacer>>,
+    /// Where CPU time and memory are counted.
+    pub usage: Arc<Usage>,
+    /// Where outgoing connections and requests go.
+    pub directory: Option<Directory>,
+}
+
 /// What every request of one container shares.
 struct Server {
-    engine: Engine,
     pre: ProxyPre<HttpState>,
     serve: HttpServe,
-    memory_limit: Option<u64>,
-    cpu: Option<Arc<CpuPacer>>,
-    usage: Arc<Usage>,
+    instances: Instances,
     /// Killing the container ends every instance at its next time slice.
     stop: CancellationToken,
     turns: Arc<Semaphore>,
@@ -168,12 +181,9 @@ struct Server {
 
 /// Serves `pre` until the termination notice (then drains) or a kill.
 pub(super) async fn serve(
-    engine: Engine,
     pre: ProxyPre<HttpState>,
     serve: HttpServe,
-    memory_limit: Option<u64>,
-    cpu: Option<Arc<CpuPacer>>,
-    usage: Arc<Usage>,
+    instances: Instances,
     control: &Control,
 ) -> Exit {
     let addr = serve.addr;
@@ -185,12 +195,9 @@ pub(super) async fn serve(
     control.watch_notice();
     let turns = Arc::new(Semaphore::new(serve.limits.concurrency.max(1)));
     let server = Arc::new(Server {
-        engine,
         pre,
         serve,
-        memory_limit,
-        cpu,
-        usage,
+        instances,
         stop: control.stop_token(),
         turns,
         waiting: AtomicUsize::new(0),
@@ -274,12 +281,13 @@ impl Server {
             ctx: wasi.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: Outgoing { route: self.serve.outgoing.clone() },
-            limiter: MemoryLimiter::new(self.memory_limit, self.usage.clone()),
+            hooks: Outgoing { directory: self.instances.directory.clone() },
+            limiter: MemoryLimiter::new(self.instances.memory_limit, self.instances.usage.clone()),
+            directory: self.instances.directory.clone(),
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.instances.engine, state);
         store.limiter(|s| &mut s.limiter);
-        install_slicing(&mut store, &self.stop, self.cpu.clone());
+        install_slicing(&mut store, &self.stop, self.instances.cpu.clone());
         let (answer, answered) = tokio::sync::oneshot::channel();
         let prepared =
             store.data_mut().http().new_incoming_request(Scheme::Http, request).and_then(|request| {
@@ -300,7 +308,7 @@ impl Server {
                 let proxy = this.pre.instantiate_async(&mut store).await?;
                 proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await
             };
-            match tokio::time::timeout(timeout, metered(handled, &this.usage)).await {
+            match tokio::time::timeout(timeout, metered(handled, &this.instances.usage)).await {
                 Ok(result) => result.map_err(Failure::Guest),
                 Err(_) => Err(Failure::TimedOut),
             }

@@ -4,8 +4,10 @@
 //! agent's API traffic).
 
 mod cache;
+mod directory;
 mod exec;
 mod http;
+mod sockets;
 mod stdin;
 
 use std::path::PathBuf;
@@ -15,8 +17,9 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::{Program, ProgramKind};
+pub use directory::{Directory, Lookup, ServiceDirectory};
 pub use exec::{Control, Exit, ExitReason, GuestSpec};
-pub use http::{ContextFactory, HttpLimits, HttpServe, OutgoingRoute};
+pub use http::{ContextFactory, HttpLimits, HttpServe};
 
 /// How often the epoch advances: the length of one time slice.
 pub const TICK: Duration = Duration::from_millis(10);

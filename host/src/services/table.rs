@@ -4,10 +4,21 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
+
+/// An endpoint: a pod's address and port, and the node that runs it (`None` for an address of a hand-written
+/// EndpointSlice without `nodeName`, reached as it is).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Backend {
+    /// Where the pod listens.
+    pub addr: SocketAddr,
+    /// The node that runs it.
+    pub node: Option<Arc<str>>,
+}
 
 /// Where one frontend's connections go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +27,7 @@ pub struct Route {
     pub service: String,
     /// Endpoints to balance over: the ready ones, or, when none is ready, those still serving while they
     /// terminate (as kube-proxy falls back to them).
-    pub backends: Vec<SocketAddr>,
+    pub backends: Vec<Backend>,
     /// Whether the port speaks HTTP (named `http` or with an `http` app protocol): a connection with no backend
     /// then gets a 503 rather than being closed.
     pub http: bool,
@@ -73,7 +84,7 @@ pub fn routes<'a>(services: impl IntoIterator<Item = &'a Service>, slices: &[&En
 }
 
 /// The endpoints of the slices' port called `port_name`.
-pub(crate) fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<SocketAddr> {
+pub(crate) fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<Backend> {
     let mut ready = Vec::new();
     let mut serving = Vec::new();
     for slice in slices {
@@ -88,11 +99,15 @@ pub(crate) fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<Socket
         for endpoint in slice.endpoints.iter().flatten() {
             let conditions = endpoint.conditions.clone().unwrap_or_default();
             let Some(ip) = endpoint.addresses.first().and_then(|a| a.parse().ok()) else { continue };
+            let backend = Backend {
+                addr: SocketAddr::new(ip, port),
+                node: endpoint.node_name.as_deref().map(Arc::from),
+            };
             // Unset `ready` means ready, as in Kubernetes.
             if conditions.ready != Some(false) {
-                ready.push(SocketAddr::new(ip, port));
+                ready.push(backend);
             } else if conditions.serving == Some(true) {
-                serving.push(SocketAddr::new(ip, port));
+                serving.push(backend);
             }
         }
     }
@@ -100,6 +115,19 @@ pub(crate) fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<Socket
     chosen.sort();
     chosen.dedup();
     chosen
+}
+
+/// Every endpoint of every port of `slice`, whatever its conditions.
+pub(crate) fn all_backends(slice: &EndpointSlice) -> Vec<Backend> {
+    let ports: Vec<u16> =
+        slice.ports.iter().flatten().filter_map(|p| p.port.and_then(|p| u16::try_from(p).ok())).collect();
+    let mut all = Vec::new();
+    for endpoint in slice.endpoints.iter().flatten() {
+        let Some(ip) = endpoint.addresses.first().and_then(|a| a.parse().ok()) else { continue };
+        let node: Option<Arc<str>> = endpoint.node_name.as_deref().map(Arc::from);
+        all.extend(ports.iter().map(|port| Backend { addr: SocketAddr::new(ip, *port), node: node.clone() }));
+    }
+    all
 }
 
 #[cfg(test)]
@@ -124,14 +152,15 @@ mod tests {
         let svc = service(json!({"type": "NodePort", "sessionAffinity": "ClientIP",
             "ports": [{"name": "http", "port": 80, "nodePort": 30080}]}));
         let endpoints = slice(json!([
-            {"addresses": ["127.64.0.2"], "conditions": {"ready": true}},
+            {"addresses": ["127.64.0.2"], "conditions": {"ready": true}, "nodeName": "node-a"},
             {"addresses": ["127.64.0.3"], "conditions": {"ready": false, "serving": true, "terminating": true}},
             {"addresses": ["127.64.0.4"]},
         ]));
         let table = routes([&svc], &[&endpoints]);
         let route = &table[&30080];
-        let addrs: Vec<String> = route.backends.iter().map(ToString::to_string).collect();
+        let addrs: Vec<String> = route.backends.iter().map(|b| b.addr.to_string()).collect();
         assert_eq!(addrs, ["127.64.0.2:8080", "127.64.0.4:8080"]);
+        assert_eq!(route.backends[0].node.as_deref(), Some("node-a"));
         assert!(route.http && route.client_affinity);
 
         let draining =

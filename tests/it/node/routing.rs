@@ -93,7 +93,7 @@ async fn node_ports_reach_every_ready_replica_on_every_node() {
 
 /// [`request`], but a refused or reset connection is an error rather than a failed test (the proxy may not
 /// listen yet).
-async fn try_request(addr: &str, path: &str) -> Result<(u16, Vec<u8>), ()> {
+pub(super) async fn try_request(addr: &str, path: &str) -> Result<(u16, Vec<u8>), ()> {
     let addr = addr.to_owned();
     let path = path.to_owned();
     tokio::spawn(async move { request(&addr, "GET", &path, b"").await }).await.map_err(|_| ())

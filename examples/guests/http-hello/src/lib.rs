@@ -3,7 +3,9 @@
 //! `trap` panics mid-request, `status=N` sets the status code, `echo` streams the request body back,
 //! `grow=MIB` allocates that much memory first, `whoami` answers the pod's `HOSTNAME` instead, `health=PATH`
 //! answers 200 when the file holds `ok` and 503 otherwise (for probes), `fetch=AUTHORITY` asks
-//! `http://AUTHORITY/?whoami` and answers `upstream STATUS: BODY` (for Service discovery).
+//! `http://AUTHORITY/?whoami` and answers `upstream STATUS: BODY`, `tcp=AUTHORITY` sends `ping` over a
+//! `wasi:sockets` TCP connection (the name looked up through `ip-name-lookup`) and answers `echoed: REPLY` (both
+//! for Service discovery).
 
 use std::io::Write as _;
 
@@ -25,6 +27,7 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         let mut echo = false;
         let mut whoami = false;
         let mut fetched = None;
+        let mut echoed = None;
         for (key, value) in query.split('&').map(|kv| kv.split_once('=').unwrap_or((kv, ""))) {
             match key {
                 "sleep" => std::thread::sleep(std::time::Duration::from_millis(value.parse().unwrap_or(0))),
@@ -33,6 +36,7 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
                 "echo" => echo = true,
                 "whoami" => whoami = true,
                 "fetch" => fetched = Some(fetch(value)),
+                "tcp" => echoed = Some(ping(value)),
                 "health" => {
                     let healthy = std::fs::read_to_string(value).is_ok_and(|text| text.trim() == "ok");
                     status = if healthy { 200 } else { 503 };
@@ -62,6 +66,12 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
                     Err(why) => writeln!(out, "fetch failed: {why}"),
                 };
             }
+            None if echoed.is_some() => {
+                let _ = match echoed.unwrap_or_else(|| Err(String::new())) {
+                    Ok(reply) => writeln!(out, "echoed: {}", String::from_utf8_lossy(&reply).trim()),
+                    Err(why) => writeln!(out, "tcp failed: {why}"),
+                };
+            }
             None if whoami => {
                 let _ = writeln!(out, "{}", std::env::var("HOSTNAME").unwrap_or_default());
             }
@@ -84,6 +94,25 @@ fn copy_body(body: &IncomingBody, out: &mut impl std::io::Write) {
             return;
         }
     }
+}
+
+/// Connects to `authority` over TCP, sends `ping` and returns what comes back before the server closes or 64
+/// bytes arrived.
+fn ping(authority: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(authority).map_err(|e| format!("connect: {e}"))?;
+    stream.write_all(b"ping\n").map_err(|e| format!("write: {e}"))?;
+    let mut reply = vec![0u8; 64];
+    let mut read = 0;
+    while read < 5 {
+        match stream.read(&mut reply[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+    reply.truncate(read);
+    Ok(reply)
 }
 
 /// GETs `http://AUTHORITY/?whoami` through the host.

@@ -26,8 +26,7 @@ use crate::agent::Shared;
 use crate::limits::CpuQuota;
 use crate::logs::{self, LogSink};
 use crate::runtime::{
-    ContextFactory, Control, Exit, ExitReason, GuestSpec, HttpLimits, HttpServe, OutgoingRoute, Program,
-    ProgramKind,
+    ContextFactory, Control, Exit, ExitReason, GuestSpec, HttpLimits, HttpServe, Program, ProgramKind,
 };
 use crate::sandbox::{self, NETWORK_ANNOTATION, Sandbox};
 use crate::volumes::{self, VolumeDir};
@@ -387,9 +386,13 @@ impl Task {
         self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
         let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
+        let directory = Some(self.shared.services.directory(&self.namespace));
         Some(async move {
-            let run =
-                runtime.run(program, GuestSpec { wasi, memory_limit: memory, cpu, usage, http }, control);
+            let run = runtime.run(
+                program,
+                GuestSpec { wasi, memory_limit: memory, cpu, usage, http, directory },
+                control,
+            );
             // The probes live exactly as long as the run.
             let exit = match probes {
                 Some(probes) => tokio::select! {
@@ -421,14 +424,11 @@ impl Task {
         let errors = sandbox.stderr.clone();
         let sandbox = Arc::new(sandbox);
         let contexts: ContextFactory = Arc::new(move || sandbox.builder().map_err(|e| e.to_string()));
-        let (resolver, namespace) = (self.shared.services.clone(), self.namespace.clone());
-        let outgoing: OutgoingRoute = Arc::new(move |host, port| resolver.endpoint(&namespace, host, port));
         Ok(HttpServe {
             addr: std::net::SocketAddr::new(ip, port),
             contexts,
             limits,
             errors,
-            outgoing: Some(outgoing),
             metrics: self.shared.metrics.for_pod(&self.namespace, &self.name),
         })
     }

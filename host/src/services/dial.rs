@@ -1,0 +1,141 @@
+//! Opening a connection to an endpoint: straight to it when this node runs it (or no node is named), and
+//! otherwise through the agent of the node that runs it, which is the one place a pod's address is sure to be
+//! reachable from (pods' addresses are loopback addresses of their own machine).
+//!
+//! The tunnel is an HTTP/1.1 upgrade on the agent's endpoint, where the kubelet's port would be:
+//! `GET /forward/{ip}/{port}` with `Upgrade: wharf-forward`. The agent connects to its pod first and answers
+//! 101 Switching Protocols only once that worked (502 otherwise), then copies bytes both ways.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use k8s_openapi::api::core::v1::Node;
+use kube::runtime::reflector::Store;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::table::Backend;
+
+/// The protocol name of the tunnel's upgrade.
+pub const UPGRADE: &str = "wharf-forward";
+
+/// How long opening a connection may take, tunnel included.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A byte stream to an endpoint.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Opens connections to endpoints, knowing which node runs what from the Nodes' `podCIDR`s and how to reach each
+/// node's agent from their `InternalIP` and kubelet port.
+pub struct Dialer {
+    node_name: String,
+    nodes: Store<Node>,
+}
+
+impl Dialer {
+    /// A dialer for the agent of `node_name`.
+    pub fn new(node_name: String, nodes: Store<Node>) -> Self {
+        Self { node_name, nodes }
+    }
+
+    /// Whether `node` is this agent's node (or unnamed).
+    pub fn is_local(&self, node: Option<&str>) -> bool {
+        node.is_none_or(|n| n == self.node_name)
+    }
+
+    /// Whether `ip` is in this node's pod range.
+    pub fn owns(&self, ip: IpAddr) -> bool {
+        self.nodes
+            .find(|n| n.metadata.name.as_deref() == Some(self.node_name.as_str()))
+            .is_some_and(|n| in_pod_cidr(&n, ip))
+    }
+
+    /// The node whose pod range holds `ip`, when it is another node.
+    pub fn owner(&self, ip: IpAddr) -> Option<String> {
+        let node = self.nodes.find(|n| in_pod_cidr(n, ip))?;
+        node.metadata.name.clone().filter(|name| *name != self.node_name)
+    }
+
+    /// A connection to `backend`.
+    pub async fn open(&self, backend: &Backend) -> io::Result<Box<dyn Io>> {
+        let opened = async {
+            match self.via(backend) {
+                None => {
+                    let stream = TcpStream::connect(backend.addr).await?;
+                    let _ = stream.set_nodelay(true);
+                    Ok(Box::new(stream) as Box<dyn Io>)
+                }
+                Some(agent) => tunnel(agent, backend.addr).await,
+            }
+        };
+        tokio::time::timeout(CONNECT_TIMEOUT, opened)
+            .await
+            .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")))
+    }
+
+    /// Whether connections to `backend` go through another node's agent.
+    pub fn tunnels(&self, backend: &Backend) -> bool {
+        self.via(backend).is_some()
+    }
+
+    /// The agent endpoint to tunnel through, for a backend of another known node.
+    fn via(&self, backend: &Backend) -> Option<SocketAddr> {
+        let node = backend.node.as_deref().filter(|n| !self.is_local(Some(n)))?;
+        let node = self.nodes.find(|n| n.metadata.name.as_deref() == Some(node))?;
+        agent_endpoint(&node)
+    }
+}
+
+fn in_pod_cidr(node: &Node, ip: IpAddr) -> bool {
+    let spec = node.spec.as_ref();
+    let ranges = spec.and_then(|s| s.pod_cidrs.clone()).unwrap_or_default();
+    spec.and_then(|s| s.pod_cidr.as_ref())
+        .into_iter()
+        .chain(ranges.iter())
+        .filter_map(|r| r.parse::<IpNet>().ok())
+        .any(|r| r.contains(&ip))
+}
+
+/// Where a Node's agent listens: its InternalIP and kubelet port.
+fn agent_endpoint(node: &Node) -> Option<SocketAddr> {
+    let status = node.status.as_ref()?;
+    let ip = status.addresses.iter().flatten().find(|a| a.type_ == "InternalIP")?.address.parse().ok()?;
+    let port = status.daemon_endpoints.as_ref()?.kubelet_endpoint.as_ref()?.port;
+    Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
+}
+
+/// Opens the tunnel to `target` through the agent at `agent`.
+async fn tunnel(agent: SocketAddr, target: SocketAddr) -> io::Result<Box<dyn Io>> {
+    let stream = TcpStream::connect(agent).await?;
+    let _ = stream.set_nodelay(true);
+    let mut stream = BufReader::new(stream);
+    let request = format!(
+        "GET /forward/{}/{} HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: {UPGRADE}\r\n\r\n",
+        target.ip(),
+        target.port()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut status = String::new();
+    stream.read_line(&mut status).await?;
+    // The rest of the head: headers up to the empty line. Bytes after it are the endpoint's and stay buffered.
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line).await? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the node agent closed the tunnel"));
+        }
+        if line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    if status.split_whitespace().nth(1) != Some("101") {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            format!("the node agent at {agent} refused the tunnel to {target}: {}", status.trim()),
+        ));
+    }
+    Ok(Box::new(stream))
+}

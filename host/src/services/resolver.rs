@@ -1,0 +1,170 @@
+//! Service discovery for guests: the names Kubernetes' DNS serves (`svc`, `svc.ns`, `svc.ns.svc`,
+//! `svc.ns.svc.cluster.local`) and cluster IPs, answered from the agent's caches of Services and EndpointSlices.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::reflector::Store;
+
+use super::dial::Dialer;
+use super::links::service_links;
+use super::relay::Relay;
+use super::table::{self, Backend};
+use crate::runtime::{Directory, Lookup, ServiceDirectory};
+
+/// Finds the endpoint a guest's connection to a Service should reach. Cheap to clone.
+#[derive(Clone)]
+pub struct Resolver {
+    pub(super) services: Store<Service>,
+    pub(super) slices: Store<EndpointSlice>,
+    pub(super) turn: Arc<AtomicUsize>,
+    pub(super) dialer: Arc<Dialer>,
+    pub(super) relay: Arc<Relay>,
+}
+
+impl Resolver {
+    /// The endpoint for `host:port` asked from a pod in `namespace`: `None` when `host` names no Service,
+    /// `Some(Err)` when it names one with no ready endpoint for that port.
+    pub fn endpoint(&self, namespace: &str, host: &str, port: u16) -> Option<Result<Backend, String>> {
+        let service = self.find(namespace, host)?;
+        let spec = service.spec.as_ref()?;
+        let (service_namespace, name) = names(&service);
+        let Some(service_port) = spec
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.port == i32::from(port) && p.protocol.as_deref().unwrap_or("TCP") == "TCP")
+        else {
+            return Some(Err(format!("Service {service_namespace}/{name} has no port {port}")));
+        };
+        let backends = self.backends(&service, service_port.name.as_deref().unwrap_or_default());
+        if backends.is_empty() {
+            return Some(Err(format!("Service {service_namespace}/{name} has no ready endpoint")));
+        }
+        Some(Ok(backends[self.turn.fetch_add(1, Ordering::Relaxed) % backends.len()].clone()))
+    }
+
+    /// Where a guest in `namespace` connecting to `host:port` is sent: to a Service's endpoint, or to a pod of
+    /// another node through this agent's relay; `None` for anything else.
+    pub fn route(&self, namespace: &str, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
+        let backend = match self.endpoint(namespace, host, port) {
+            Some(Ok(backend)) => backend,
+            Some(Err(why)) => return Some(Err(why)),
+            None => {
+                let ip: IpAddr = host.parse().ok()?;
+                let node = self.dialer.owner(ip)?;
+                Backend { addr: SocketAddr::new(ip, port), node: Some(node.into()) }
+            }
+        };
+        if !self.dialer.tunnels(&backend) {
+            return Some(Ok(backend.addr));
+        }
+        Some(self.relay.address_for(&backend).map_err(|e| format!("cannot relay to {}: {e}", backend.addr)))
+    }
+
+    /// What a lookup of `name` from `namespace` answers, when it is a Service's name.
+    pub fn lookup(&self, namespace: &str, name: &str) -> Option<Lookup> {
+        if name.parse::<IpAddr>().is_ok() {
+            return None;
+        }
+        let service = self.find(namespace, name)?;
+        let spec = service.spec.as_ref()?;
+        if spec.type_.as_deref() == Some("ExternalName") {
+            return spec.external_name.clone().map(Lookup::Alias);
+        }
+        match spec.cluster_ip.as_deref() {
+            Some("None") => {
+                // Headless: a ready endpoint's own address, a different one each time.
+                let port =
+                    spec.ports.iter().flatten().next().and_then(|p| p.name.as_deref()).unwrap_or_default();
+                let backends = self.backends(&service, port);
+                if backends.is_empty() {
+                    return Some(Lookup::Unresolvable);
+                }
+                let backend = &backends[self.turn.fetch_add(1, Ordering::Relaxed) % backends.len()];
+                Some(Lookup::Address(backend.addr.ip()))
+            }
+            Some(ip) => ip.parse().ok().map(Lookup::Address),
+            None => Some(Lookup::Unresolvable),
+        }
+    }
+
+    /// The directory of pods in `namespace`.
+    pub fn directory(&self, namespace: &str) -> Directory {
+        Arc::new(NamespaceDirectory { resolver: self.clone(), namespace: namespace.to_owned() })
+    }
+
+    /// Whether the cache holds the Service `namespace/name`.
+    pub fn knows(&self, namespace: &str, name: &str) -> bool {
+        self.find(namespace, &format!("{name}.{namespace}")).is_some()
+    }
+
+    /// The Service environment variables of a container in `namespace`.
+    pub fn links(&self, namespace: &str) -> Vec<(String, String)> {
+        let services = self.services.state();
+        service_links(
+            services.iter().map(AsRef::as_ref).filter(|s| s.metadata.namespace.as_deref() == Some(namespace)),
+        )
+    }
+
+    /// The endpoints of `service`'s port `port_name` (for a headless Service without ports, `""`).
+    fn backends(&self, service: &Service, port_name: &str) -> Vec<Backend> {
+        let (namespace, name) = names(service);
+        let slices = self.slices.state();
+        let own: Vec<&EndpointSlice> = slices
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|s| {
+                s.metadata.namespace.as_deref() == Some(namespace)
+                    && s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name"))
+                        == Some(&name.to_owned())
+            })
+            .collect();
+        table::backends(&own, port_name)
+    }
+
+    fn find(&self, namespace: &str, host: &str) -> Option<Arc<Service>> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            let ip = ip.to_string();
+            return self
+                .services
+                .find(|s| s.spec.as_ref().and_then(|spec| spec.cluster_ip.as_deref()) == Some(ip.as_str()));
+        }
+        let host = host.trim_end_matches('.');
+        let labels: Vec<&str> = host.split('.').collect();
+        let (name, in_namespace) = match labels.as_slice() {
+            [name] => (*name, namespace),
+            [name, ns] | [name, ns, "svc"] | [name, ns, "svc", "cluster", "local"] => (*name, *ns),
+            _ => return None,
+        };
+        self.services.find(|s| {
+            s.metadata.name.as_deref() == Some(name) && s.metadata.namespace.as_deref() == Some(in_namespace)
+        })
+    }
+}
+
+fn names(service: &Service) -> (&str, &str) {
+    (
+        service.metadata.namespace.as_deref().unwrap_or_default(),
+        service.metadata.name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The cluster as pods of one namespace see it.
+struct NamespaceDirectory {
+    resolver: Resolver,
+    namespace: String,
+}
+
+impl ServiceDirectory for NamespaceDirectory {
+    fn route(&self, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
+        self.resolver.route(&self.namespace, host, port)
+    }
+
+    fn lookup(&self, name: &str) -> Option<Lookup> {
+        self.resolver.lookup(&self.namespace, name)
+    }
+}
