@@ -17,3 +17,8 @@ fi
 
 # The wasm targets the guest programs (examples/guests) are built for.
 rustup target add wasm32-wasip1 wasm32-wasip2
+
+# iproute2: the cross-node routing test puts a node agent in a network namespace behind a veth pair (as root).
+if ! command -v ip >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi

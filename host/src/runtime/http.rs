@@ -204,6 +204,12 @@ pub(super) async fn serve(
     });
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    // After the notice, keep serving new connections for a moment: Service proxies learn that the pod is
+    // terminating through its EndpointSlice, and until they do they still send it connections (Kubernetes users
+    // add a preStop sleep for the same reason).
+    let deregistered = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(deregistered);
+    let mut noticed = false;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -211,23 +217,11 @@ pub(super) async fn serve(
                 connections.spawn(server.clone().connection(stream, &graceful));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            () = control.noticed() => break,
-            () = control.killed() => return killed_exit(),
-        }
-    }
-    // Keep serving new connections for a moment: Service proxies learn that the pod is terminating through its
-    // EndpointSlice, and until they do they still send it connections (Kubernetes users add a preStop sleep for
-    // the same reason).
-    let drained = tokio::time::sleep(DEREGISTRATION_DELAY);
-    tokio::pin!(drained);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                connections.spawn(server.clone().connection(stream, &graceful));
+            () = control.noticed(), if !noticed => {
+                noticed = true;
+                deregistered.as_mut().reset(tokio::time::Instant::now() + DEREGISTRATION_DELAY);
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            () = &mut drained => break,
+            () = &mut deregistered => break,
             () = control.killed() => return killed_exit(),
         }
     }

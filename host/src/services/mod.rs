@@ -64,7 +64,9 @@ pub fn start(
         turn: Arc::new(AtomicUsize::new(0)),
         dialer: dialer.clone(),
         relay: relay.clone(),
+        memberships: Arc::default(),
     };
+    let memberships = resolver.memberships.clone();
     let tunnels = forward::router(dialer.clone(), tracker.clone(), stop.clone());
     let proxy = Arc::new(proxy::Proxy {
         address,
@@ -88,6 +90,7 @@ pub fn start(
             let slice_refs: Vec<&EndpointSlice> = slice_list.iter().map(AsRef::as_ref).collect();
             let live: HashSet<Backend> = slice_refs.iter().flat_map(|s| table::all_backends(s)).collect();
             relay.retain(&live);
+            *memberships.write().unwrap_or_else(PoisonError::into_inner) = table::memberships(&slice_refs);
             let table = routes(service_list.iter().map(AsRef::as_ref), &slice_refs);
             listeners.retain(|port, token| {
                 let keep = table.contains_key(port);

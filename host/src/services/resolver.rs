@@ -2,8 +2,8 @@
 //! `svc.ns.svc.cluster.local`) and cluster IPs, answered from the agent's caches of Services and EndpointSlices.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -12,7 +12,7 @@ use kube::runtime::reflector::Store;
 use super::dial::Dialer;
 use super::links::service_links;
 use super::relay::Relay;
-use super::table::{self, Backend};
+use super::table::{self, Backend, Memberships};
 use crate::runtime::{Directory, Lookup, ServiceDirectory};
 
 /// Finds the endpoint a guest's connection to a Service should reach. Cheap to clone.
@@ -23,6 +23,7 @@ pub struct Resolver {
     pub(super) turn: Arc<AtomicUsize>,
     pub(super) dialer: Arc<Dialer>,
     pub(super) relay: Arc<Relay>,
+    pub(super) memberships: Arc<RwLock<Memberships>>,
 }
 
 impl Resolver {
@@ -90,6 +91,12 @@ impl Resolver {
             Some(ip) => ip.parse().ok().map(Lookup::Address),
             None => Some(Lookup::Unresolvable),
         }
+    }
+
+    /// The Services (in its namespace) whose endpoints include the pod `namespace/pod`.
+    pub fn services_of(&self, namespace: &str, pod: &str) -> Arc<[String]> {
+        let memberships = self.memberships.read().unwrap_or_else(PoisonError::into_inner);
+        memberships.get(&(namespace.to_owned(), pod.to_owned())).cloned().unwrap_or_else(|| Arc::from([]))
     }
 
     /// The directory of pods in `namespace`.

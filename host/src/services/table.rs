@@ -2,7 +2,7 @@
 //! EndpointSlices, which ports to listen on (node ports, and the ports of LoadBalancer Services) and where each
 //! sends connections. Pure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -117,6 +117,27 @@ pub(crate) fn backends(slices: &[&EndpointSlice], port_name: &str) -> Vec<Backen
     chosen
 }
 
+/// The Services each pod is an endpoint of, by (namespace, pod name), from the slices' `targetRef`s.
+pub type Memberships = HashMap<(String, String), Arc<[String]>>;
+
+/// [`Memberships`] of `slices`.
+pub fn memberships(slices: &[&EndpointSlice]) -> Memberships {
+    let mut sets: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
+    for slice in slices {
+        let Some(service) = slice.labels().get("kubernetes.io/service-name") else { continue };
+        let namespace = slice.namespace().unwrap_or_default();
+        for endpoint in slice.endpoints.iter().flatten() {
+            let Some(target) = &endpoint.target_ref else { continue };
+            if target.kind.as_deref() == Some("Pod")
+                && let Some(pod) = &target.name
+            {
+                sets.entry((namespace.clone(), pod.clone())).or_default().insert(service.clone());
+            }
+        }
+    }
+    sets.into_iter().map(|(pod, services)| (pod, services.into_iter().collect())).collect()
+}
+
 /// Every endpoint of every port of `slice`, whatever its conditions.
 pub(crate) fn all_backends(slice: &EndpointSlice) -> Vec<Backend> {
     let ports: Vec<u16> =
@@ -173,6 +194,20 @@ mod tests {
         let none =
             slice(json!([{"addresses": ["127.64.0.3"], "conditions": {"ready": false, "serving": false}}]));
         assert!(routes([&svc], &[&none])[&30080].backends.is_empty());
+    }
+
+    #[test]
+    fn pods_belong_to_the_services_whose_slices_name_them() {
+        let mut other =
+            slice(json!([{"addresses": ["127.64.0.2"], "targetRef": {"kind": "Pod", "name": "a"}}]));
+        other.metadata.labels = Some([("kubernetes.io/service-name".to_owned(), "all".to_owned())].into());
+        let web = slice(json!([
+            {"addresses": ["127.64.0.2"], "targetRef": {"kind": "Pod", "name": "a"}},
+            {"addresses": ["10.0.0.9"]},
+        ]));
+        let members = memberships(&[&web, &other]);
+        assert_eq!(members.len(), 1);
+        assert_eq!(&*members[&("d".to_owned(), "a".to_owned())], ["all".to_owned(), "web".to_owned()]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The node agent's Prometheus metrics (`/metrics` on its endpoint, text format 0.0.4): HTTP requests per pod with
-//! their status codes and latency, instances started, container starts and restarts, and Service proxy
-//! connections per Service.
+//! The node agent's Prometheus metrics (`/metrics` on its endpoint, text format 0.0.4): HTTP requests per pod and
+//! per Service with their status codes and latency, instances started, container starts and restarts, and Service
+//! proxy connections per Service. A Service's requests are those its endpoints on this node served; summed over
+//! the nodes, they are all of its requests.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,12 +35,22 @@ pub struct Metrics {
 }
 
 /// What each metric is, for `# HELP` and `# TYPE`.
-const FAMILIES: [(&str, &str, &str); 6] = [
+const FAMILIES: [(&str, &str, &str); 8] = [
     ("wharf_http_requests_total", "counter", "HTTP requests served by a pod, by status code."),
     (
         "wharf_http_request_duration_seconds",
         "histogram",
         "Time from a request's arrival to its response head, per pod.",
+    ),
+    (
+        "wharf_service_http_requests_total",
+        "counter",
+        "HTTP requests served by a Service's endpoints on this node, by status code.",
+    ),
+    (
+        "wharf_service_http_request_duration_seconds",
+        "histogram",
+        "Time from a request's arrival to its response head, per Service, at its endpoints on this node.",
     ),
     (
         "wharf_http_instances_started_total",
@@ -75,9 +86,9 @@ impl Metrics {
         histogram.count += 1;
     }
 
-    /// The metrics of one HTTP workload's pod.
-    pub fn for_pod(self: &Arc<Self>, namespace: &str, pod: &str) -> PodMetrics {
-        PodMetrics { metrics: self.clone(), namespace: namespace.to_owned(), pod: pod.to_owned() }
+    /// The metrics of one HTTP workload's pod, whose requests also count for the Services `services` names.
+    pub fn for_pod(self: &Arc<Self>, namespace: &str, pod: &str, services: ServicesOf) -> PodMetrics {
+        PodMetrics { metrics: self.clone(), namespace: namespace.to_owned(), pod: pod.to_owned(), services }
     }
 
     /// Prometheus' text format.
@@ -119,12 +130,16 @@ fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// The names of the Services (in the pod's namespace) whose endpoints include a pod, as they are now.
+pub type ServicesOf = Arc<dyn Fn() -> Arc<[String]> + Send + Sync>;
+
 /// The metrics of one pod's HTTP requests.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PodMetrics {
     metrics: Arc<Metrics>,
     namespace: String,
     pod: String,
+    services: ServicesOf,
 }
 
 impl PodMetrics {
@@ -138,6 +153,13 @@ impl PodMetrics {
         labels.push(("code", code.to_string()));
         self.metrics.count("wharf_http_requests_total", labels);
         self.metrics.observe("wharf_http_request_duration_seconds", self.labels(), took);
+        for service in (self.services)().iter() {
+            let labels = vec![("namespace", self.namespace.clone()), ("service", service.clone())];
+            let mut with_code = labels.clone();
+            with_code.push(("code", code.to_string()));
+            self.metrics.count("wharf_service_http_requests_total", with_code);
+            self.metrics.observe("wharf_service_http_request_duration_seconds", labels, took);
+        }
     }
 
     /// One instance started.
@@ -162,7 +184,8 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms_in_the_text_format() {
         let metrics = Arc::new(Metrics::default());
-        let pod = metrics.for_pod("default", "web-\"1\"");
+        let services: Arc<[String]> = Arc::from(vec!["web".to_owned(), "all".to_owned()]);
+        let pod = metrics.for_pod("default", "web-\"1\"", Arc::new(move || services.clone()));
         pod.request(200, Duration::from_millis(2));
         pod.request(200, Duration::from_millis(30));
         pod.request(503, Duration::from_micros(100));
@@ -180,5 +203,15 @@ mod tests {
             ),
             "{text}"
         );
+        for service in ["web", "all"] {
+            let count = format!(
+                r#"wharf_service_http_requests_total{{namespace="default",service="{service}",code="200"}} 2"#
+            );
+            assert!(text.contains(&count), "{text}");
+            let sum = format!(
+                r#"wharf_service_http_request_duration_seconds_count{{namespace="default",service="{service}"}} 3"#
+            );
+            assert!(text.contains(&sum), "{text}");
+        }
     }
 }

@@ -55,6 +55,19 @@ async fn node_ports_reach_every_ready_replica_on_every_node() {
             .contains("wharf_service_connections_total{service=\"default/web:http\",outcome=\"forwarded\"}"),
         "{metrics}"
     );
+    // Node 0 runs web-0 and web-2: the Service's requests are counted where its endpoints served them.
+    assert!(
+        metrics.contains(
+            "wharf_service_http_requests_total{namespace=\"default\",service=\"web\",code=\"200\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "wharf_service_http_request_duration_seconds_count{namespace=\"default\",service=\"web\"}"
+        ),
+        "{metrics}"
+    );
 
     // A pod relabelled out of the selector gets no more traffic.
     merge(&pods, "web-2", json!({"metadata": {"labels": {"app": "retired"}}})).await.unwrap();

@@ -429,7 +429,11 @@ impl Task {
             contexts,
             limits,
             errors,
-            metrics: self.shared.metrics.for_pod(&self.namespace, &self.name),
+            metrics: self.shared.metrics.for_pod(&self.namespace, &self.name, {
+                let (resolver, namespace, pod) =
+                    (self.shared.services.clone(), self.namespace.clone(), self.name.clone());
+                Arc::new(move || resolver.services_of(&namespace, &pod))
+            }),
         })
     }
 
