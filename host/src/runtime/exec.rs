@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
@@ -210,14 +211,27 @@ impl Exit {
 }
 
 /// Runs the program to its end (or until `control` kills it); an HTTP handler serves until then.
-pub(super) async fn run(engine: Engine, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
+/// `http_slots` bounds the node's HTTP instances.
+pub(super) async fn run(
+    engine: Engine,
+    program: Program,
+    spec: GuestSpec,
+    http_slots: Arc<Semaphore>,
+    control: Arc<Control>,
+) -> Exit {
     let GuestSpec { mut wasi, memory_limit, cpu, usage, http, directory } = spec;
     let pacer = cpu.map(|quota| Arc::new(CpuPacer::new(quota)));
     usage.set_running(true);
     let exit = match (program, http) {
         (Program::Http(pre), Some(http)) => {
-            let instances =
-                super::http::Instances { engine, memory_limit, cpu: pacer, usage: usage.clone(), directory };
+            let instances = super::http::Instances {
+                engine,
+                memory_limit,
+                cpu: pacer,
+                usage: usage.clone(),
+                directory,
+                slots: http_slots,
+            };
             super::http::serve(pre, http, instances, &control).await
         }
         (Program::Http(_), None) => Exit::error(

@@ -166,6 +166,8 @@ pub(super) struct Instances {
     pub usage: Arc<Usage>,
     /// Where outgoing connections and requests go.
     pub directory: Option<Directory>,
+    /// The node's HTTP instance slots, one taken per instance.
+    pub slots: Arc<Semaphore>,
 }
 
 /// What every request of one container shares.
@@ -263,6 +265,14 @@ impl Server {
         let Some(turn) = self.wait_for_turn().await else {
             return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again");
         };
+        let timeout = self.serve.limits.timeout;
+        let Ok(Ok(slot)) = tokio::time::timeout(timeout, self.instances.slots.clone().acquire_owned()).await
+        else {
+            return self.failed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the node runs as many HTTP instances as it can hold; try again",
+            );
+        };
         let wasi = match (self.serve.contexts)() {
             Ok(wasi) => wasi,
             Err(e) => {
@@ -293,10 +303,9 @@ impl Server {
             Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("{e:#}")),
         };
         let this = self.clone();
-        let timeout = self.serve.limits.timeout;
         // The instance keeps running after the response head is sent, to stream the body.
         let task = tokio::spawn(async move {
-            let _turn = turn;
+            let _turn = (turn, slot);
             let handled = async {
                 this.serve.metrics.instance_started();
                 let proxy = this.pre.instantiate_async(&mut store).await?;

@@ -74,6 +74,9 @@ struct Inner {
     /// One gate per program being loaded, so that replicas starting together compile it once, not once each.
     loading: crate::once::Gates<String>,
     guests: GuestThreads,
+    /// The node's HTTP instances that may exist at once: the share of the pool kept for them, so that a flood of
+    /// requests to one pod waits for a slot instead of taking every other pod's.
+    http_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The tokio runtime guests run on, shut down without blocking when the node stops.
@@ -105,9 +108,9 @@ impl Runtime {
         let cache = cache::Cache::new(&engine, config.cache_dir.clone())?;
         tracing::info!(pooling, copy_on_write_images = cow, "wasm runtime ready");
         let loading = crate::once::Gates::default();
-        Ok(Self {
-            inner: Arc::new(Inner { engine, pooling, cache, loading, guests: GuestThreads(Some(guests)) }),
-        })
+        let http_slots = Arc::new(tokio::sync::Semaphore::new(http_slots(config.max_pods) as usize));
+        let guests = GuestThreads(Some(guests));
+        Ok(Self { inner: Arc::new(Inner { engine, pooling, cache, loading, guests, http_slots }) })
     }
 
     /// The engine.
@@ -147,7 +150,8 @@ impl Runtime {
     pub async fn run(&self, program: Program, spec: GuestSpec, control: Arc<Control>) -> Exit {
         let engine = self.inner.engine.clone();
         let handle = self.guest_handle();
-        match handle.spawn(exec::run(engine, program, spec, control)).await {
+        let slots = self.inner.http_slots.clone();
+        match handle.spawn(exec::run(engine, program, spec, slots, control)).await {
             Ok(exit) => exit,
             Err(e) => Exit::error(ExitReason::Error, 137, format!("the guest task ended abnormally: {e}")),
         }
@@ -186,12 +190,19 @@ fn max_map_count() -> Option<u64> {
     std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok())
 }
 
+/// HTTP instances a node of `pods` pods may run at once, beyond one guest per pod: as many as pods, at least 64
+/// (one pod's default concurrency) and at most 1,024 (to stay within the mapping limit at 10,000 pods).
+fn http_slots(pods: u32) -> u32 {
+    pods.clamp(64, 1024)
+}
+
 /// Mappings a node running `max_pods` guests needs: two per pooled stack (stack and guard page) and, per live
 /// linear memory, two, or four with copy-on-write memory images (the module's data is mapped into the middle of
-/// the memory), plus room for everything else.
+/// the memory), plus room for everything else; HTTP instances count as guests.
 fn mappings_needed(max_pods: u32, cow: bool) -> u64 {
     let per_memory = if cow { 4 } else { 2 };
-    2 * u64::from(pooled_stacks(max_pods)) + per_memory * u64::from(max_pods) + 4096
+    let http = u64::from(http_slots(max_pods));
+    2 * (u64::from(pooled_stacks(max_pods)) + http) + per_memory * (u64::from(max_pods) + http) + 4096
 }
 
 /// Whether to use copy-on-write memory images. They make starting and ending a guest several times cheaper, but
@@ -227,13 +238,15 @@ fn build_engine(pool_pods: Option<u32>, cow: bool) -> wasmtime::Result<Engine> {
     config.memory_init_cow(cow);
     if let Some(pods) = pool_pods {
         let pods = pods.max(16);
+        // Every pod's guest, and the HTTP instances on top.
+        let guests = pods.saturating_add(http_slots(pods));
         let mut pool = PoolingAllocationConfig::new();
         // A wasm32-wasip2 component made by the Rust toolchain uses several core instances and tables each.
-        pool.total_component_instances(pods.saturating_mul(2))
-            .total_core_instances(pods.saturating_mul(8))
-            .total_memories(pods.saturating_mul(2))
-            .total_tables(pods.saturating_mul(8))
-            .total_stacks(pooled_stacks(pods))
+        pool.total_component_instances(guests.saturating_mul(2))
+            .total_core_instances(guests.saturating_mul(8))
+            .total_memories(pods.saturating_mul(2).saturating_add(http_slots(pods)))
+            .total_tables(guests.saturating_mul(8))
+            .total_stacks(pooled_stacks(pods).saturating_add(http_slots(pods)))
             .max_memory_size(4 << 30);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }

@@ -158,3 +158,43 @@ async fn node_serves_a_wasi_http_component_one_instance_per_request() {
     .await;
     assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "nothing listens after the pod is gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flooded_pod_leaves_the_pool_to_the_others() {
+    // A small node: its pool holds 16 guests plus 64 HTTP instances (96 memories).
+    let cluster = Cluster::start(1, |c| c.max_pods = 16).await;
+    let http = |name: &str, concurrency: &str| {
+        json!({"metadata": {"name": name, "annotations": {"wharf.dev/http-concurrency": concurrency}},
+            "spec": {"nodeName": "node-0", "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),
+                "ports": [{"name": "http", "containerPort": 8080}]}]}})
+    };
+    let pods = cluster.pods();
+    let mut addrs = Vec::new();
+    for (name, concurrency) in [("flooded", "200"), ("calm", "4")] {
+        pods.create(&Default::default(), &serde_json::from_value(http(name, concurrency)).unwrap())
+            .await
+            .unwrap();
+        let running = wait_pod(&pods, name, 60, |p| phase(p) == "Running").await;
+        addrs.push(format!("{}:8080", running.status.unwrap().pod_ip.unwrap()));
+    }
+    // More requests at once than the pool has memories for.
+    let flood: Vec<_> = (0..150)
+        .map(|_| {
+            let addr = addrs[0].clone();
+            tokio::spawn(async move { request(&addr, "GET", "/?sleep=1500", b"").await.0 })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Meanwhile the other pod is still served (after a slot frees), and a new pod still starts.
+    let (status, body) = request(&addrs[1], "GET", "/", b"").await;
+    assert_eq!(status, 200, "{}", text(&body));
+    let command = json!({"metadata": {"name": "job"}, "spec": {"nodeName": "node-0", "restartPolicy": "Never",
+        "containers": [{"name": "main", "image": guest(TARGETS[1], "hello")}]}});
+    pods.create(&Default::default(), &serde_json::from_value(command).unwrap()).await.unwrap();
+    let mut statuses = Vec::new();
+    for request in flood {
+        statuses.push(request.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 200), "every flooding request is served in turn: {statuses:?}");
+    wait_pod(&pods, "job", 60, |p| phase(p) == "Succeeded").await;
+}
