@@ -36,6 +36,10 @@ pub async fn serve(
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    // Tunnels carry request/response traffic: Nagle's algorithm would hold small writes for the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let app = logs::http::router(routes.log_root)
         .merge(summary::router(routes.usage))
         .merge(metrics::router(routes.metrics))

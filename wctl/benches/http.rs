@@ -218,7 +218,9 @@ async fn main() {
     serve
         .args(["serve", "-O", "pooling-allocator=y", "-S", "cli=y", "--addr", "127.0.0.1:18090"])
         .arg(&component)
-        .stderr(Stdio::piped());
+        // What the guest prints goes to a file, as a Wharf pod's log does.
+        .stdout(std::fs::File::create(dir.path().join("wasmtime-serve.log")).expect("log file"))
+        .stderr(Stdio::null());
     let mut wasmtime_serve =
         serve.kill_on_drop(true).spawn().expect("wasmtime serve (scripts/bench-setup.sh)");
     tokio::time::sleep(Duration::from_secs(2)).await;

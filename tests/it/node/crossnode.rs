@@ -2,7 +2,8 @@
 //! (198.51.100.0/24, a documentation range), so that its pods' loopback addresses are unreachable from the other
 //! two and every request between them must be forwarded by the owning node's agent. Node ports and load
 //! balancers reach every replica from every node, and guests reach each other across the link by every Service
-//! name form and the cluster IP, over `wasi:http` and over `wasi:sockets` TCP.
+//! name form and the cluster IP, over `wasi:http` and over `wasi:sockets` TCP, and a rolling restart on the far
+//! side of the link drops no request.
 //!
 //! Making the namespace needs root (CI runs as root); elsewhere the test says so and passes without running.
 
@@ -239,6 +240,39 @@ async fn routes_cross_a_real_link_between_nodes() {
             .await;
         }
     }
+
+    // A rolling restart of a Deployment on the namespaced node, served from the other side of the link: no
+    // request fails while its pods drain there.
+    let scheduler = scheduler::Service::start(client.clone(), scheduler::Options::default());
+    let kubectl = server.kubectl();
+    let manifest = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "roll", "namespace": "default"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "roll"}},
+            "strategy": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {"metadata": {"labels": {"app": "roll"}}, "spec": {"terminationGracePeriodSeconds": 10,
+                "nodeSelector": {"kubernetes.io/hostname": "node-2"},
+                "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),
+                    "ports": [{"name": "http", "containerPort": 8080}],
+                    "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1}}]}}}});
+    let file = kubectl.write("roll.yaml", &manifest.to_string());
+    kubectl.ok(&["apply", "-f", &file]).await;
+    kubectl.ok(&["rollout", "status", "deployment/roll", "--timeout=90s"]).await;
+    let roll = json!({"metadata": {"name": "roll"}, "spec": {"type": "NodePort", "selector": {"app": "roll"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}});
+    let roll: Service =
+        services.create(&PostParams::default(), &serde_json::from_value(roll).unwrap()).await.unwrap();
+    let front = format!("{}:{}", HOST_IPS[0], roll.spec.unwrap().ports.unwrap()[0].node_port.unwrap());
+    eventually("the rolled Service to answer across the link", PATIENCE, async || {
+        !answers(&front, "/", 1).await.is_empty()
+    })
+    .await;
+    let (sent, failed) = super::rollout::failures_during(&front, async {
+        kubectl.ok(&["rollout", "restart", "deployment/roll"]).await;
+        kubectl.ok(&["rollout", "status", "deployment/roll", "--timeout=90s"]).await;
+    })
+    .await;
+    assert!(sent > 20, "only {sent} requests were sent during the rollout");
+    assert_eq!(failed, 0, "{failed} of {sent} requests failed during the rollout");
+    scheduler.shutdown().await;
 
     drop(netns_agent.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(30), netns_agent.wait()).await;

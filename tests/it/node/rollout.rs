@@ -1,9 +1,6 @@
 //! A rolling restart of an HTTP Deployment behind a NodePort Service, on two node agents with the scheduler and
 //! the controllers: a client sending requests all along sees none fail.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use k8s_openapi::api::core::v1::Service;
 use kube::Api;
 use kube::api::PostParams;
@@ -42,28 +39,35 @@ async fn a_rolling_restart_drops_no_request() {
     })
     .await;
 
-    let done = Arc::new(AtomicBool::new(false));
-    let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let load = {
-        let (done, sent, failed, front) = (done.clone(), sent.clone(), failed.clone(), front.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                let front = front.clone();
-                let status = tokio::spawn(async move { request(&front, "GET", "/", b"").await.0 }).await.ok();
-                sent.fetch_add(1, Ordering::Relaxed);
-                if status != Some(200) {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        })
-    };
-    kubectl.ok(&["rollout", "restart", "deployment/web"]).await;
-    kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=90s"]).await;
-    done.store(true, Ordering::Relaxed);
-    load.await.unwrap();
-    let (sent, failed) = (sent.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    let (sent, failed) = failures_during(&front, async {
+        kubectl.ok(&["rollout", "restart", "deployment/web"]).await;
+        kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=90s"]).await;
+    })
+    .await;
     assert!(sent > 20, "only {sent} requests were sent during the rollout");
     assert_eq!(failed, 0, "{failed} of {sent} requests failed during the rollout");
     controllers.shutdown().await;
     scheduler.shutdown().await;
+}
+
+/// Sends GETs to `front`, one after another, until `until` completes; returns how many were sent and how many of
+/// those did not answer 200.
+pub(super) async fn failures_during(front: &str, until: impl Future<Output = ()>) -> (usize, usize) {
+    let (mut sent, mut failed) = (0, 0);
+    let load = async {
+        loop {
+            let front = front.to_owned();
+            // A refused or reset connection panics `request`: that is a failed request too.
+            let status = tokio::spawn(async move { request(&front, "GET", "/", b"").await.0 }).await.ok();
+            sent += 1;
+            if status != Some(200) {
+                failed += 1;
+            }
+        }
+    };
+    tokio::select! {
+        () = until => {}
+        () = load => {}
+    }
+    (sent, failed)
 }
