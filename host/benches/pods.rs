@@ -28,6 +28,7 @@ fn sandbox(dir: &std::path::Path, n: usize, args: &[&str]) -> Sandbox {
         working_dir: None,
         mounts: Vec::new(),
         network: false,
+        listening: Arc::default(),
         stdout,
         stderr,
     }

@@ -1,7 +1,12 @@
 //! The WASI context of one container run: argv, environment, working directory, preopened volumes, stdio sinks
 //! and the network policy. Nothing else is granted: no inherited environment, no host directories, no sockets
-//! unless the pod asks for them with the [`NETWORK_ANNOTATION`].
+//! unless the pod asks for them with the [`NETWORK_ANNOTATION`], and even then a guest listens only at its pod's
+//! address on the ports its pod's containers declare ([`Listening`]).
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::logs::LogSink;
@@ -37,6 +42,8 @@ pub struct Sandbox {
     pub mounts: Vec<Mount>,
     /// Whether sockets are allowed.
     pub network: bool,
+    /// Where sockets may listen.
+    pub listening: Arc<Listening>,
     /// Where stdout goes.
     pub stdout: LogSink,
     /// Where stderr goes.
@@ -60,11 +67,45 @@ impl Sandbox {
             b.initial_cwd(dir);
         }
         if self.network {
-            b.inherit_network().allow_tcp(true).allow_udp(true).allow_ip_name_lookup(true);
+            let listening = self.listening.clone();
+            b.inherit_network().allow_tcp(true).allow_udp(true).allow_ip_name_lookup(true).socket_addr_check(
+                move |addr, usage| {
+                    let allowed = listening.allows(addr, usage);
+                    Box::pin(async move { allowed })
+                },
+            );
         } else {
             b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         }
         Ok(b)
+    }
+}
+
+/// Where a pod's guests may bind and listen: at the pod's address (or the unspecified address, which the runtime
+/// narrows to the pod's) and, to accept connections, only on the ports its containers declare. Binding port 0 is
+/// allowed, for a client's explicit bind; listening on it is not. Kubernetes leaves undeclared ports open; a wasm
+/// guest shares its node's network, so its listeners are confined instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listening {
+    /// The pod's address.
+    pub pod_ip: Option<IpAddr>,
+    /// Declared TCP `containerPort`s of all the pod's containers.
+    pub tcp: Vec<u16>,
+    /// Declared UDP `containerPort`s.
+    pub udp: Vec<u16>,
+}
+
+impl Listening {
+    /// Whether a socket may use `addr` as `usage` says.
+    pub fn allows(&self, addr: SocketAddr, usage: SocketAddrUse) -> bool {
+        let own = addr.ip().is_unspecified() || Some(addr.ip()) == self.pod_ip;
+        let port = addr.port();
+        match usage {
+            SocketAddrUse::TcpBind => own && (port == 0 || self.tcp.contains(&port)),
+            SocketAddrUse::TcpListen => own && self.tcp.contains(&port),
+            SocketAddrUse::UdpBind => own && (port == 0 || self.udp.contains(&port)),
+            _ => true,
+        }
     }
 }
 
@@ -83,6 +124,25 @@ pub fn argv(image: &str, command: &[String], args: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guests_listen_only_at_their_address_on_declared_ports() {
+        let rules = Listening { pod_ip: Some("127.64.0.5".parse().unwrap()), tcp: vec![8080], udp: vec![53] };
+        let at = |a: &str| a.parse::<SocketAddr>().unwrap();
+        assert!(rules.allows(at("127.64.0.5:8080"), SocketAddrUse::TcpListen));
+        assert!(rules.allows(at("0.0.0.0:8080"), SocketAddrUse::TcpBind));
+        assert!(rules.allows(at("0.0.0.0:0"), SocketAddrUse::TcpBind), "a client's implicit bind");
+        assert!(!rules.allows(at("127.64.0.5:9090"), SocketAddrUse::TcpBind), "an undeclared port");
+        assert!(!rules.allows(at("127.64.0.5:40000"), SocketAddrUse::TcpListen), "an ephemeral listener");
+        assert!(!rules.allows(at("127.0.0.1:8080"), SocketAddrUse::TcpBind), "another address");
+        assert!(rules.allows(at("0.0.0.0:0"), SocketAddrUse::UdpBind));
+        assert!(rules.allows(at("127.64.0.5:53"), SocketAddrUse::UdpBind));
+        assert!(
+            !rules.allows(at("127.64.0.5:8080"), SocketAddrUse::UdpBind),
+            "8080 is declared for TCP only"
+        );
+        assert!(rules.allows(at("10.96.0.1:443"), SocketAddrUse::TcpConnect));
+    }
 
     #[test]
     fn argv_uses_command_or_image_name() {

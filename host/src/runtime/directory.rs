@@ -19,6 +19,9 @@ pub enum Lookup {
 
 /// A pod's view of the cluster's network.
 pub trait ServiceDirectory: Send + Sync {
+    /// The pod's own address: where a guest binding the unspecified address listens.
+    fn pod_ip(&self) -> Option<IpAddr>;
+
     /// Where a connection to `host:port` goes: `None` when it names nothing in the cluster (connect as asked),
     /// `Some(Err(why))` when it names a Service without a ready endpoint, else the address to connect to.
     fn route(&self, host: &str, port: u16) -> Option<Result<SocketAddr, String>>;

@@ -1,8 +1,9 @@
-//! Service discovery for `wasi:sockets`: two WASIp2 functions are replaced in the linkers, in front of
+//! A pod's network for `wasi:sockets`: three WASIp2 functions are replaced in the linkers, in front of
 //! wasmtime-wasi's own. `ip-name-lookup.resolve-addresses` answers Service names with their cluster IP (or a
-//! ready endpoint of a headless Service) and `tcp-socket.start-connect` sends a connection to a cluster IP, or to
-//! a pod of another node, where the pod's [`Directory`] routes it. Everything else, permission checks included,
-//! stays wasmtime-wasi's.
+//! ready endpoint of a headless Service), `tcp-socket.start-connect` sends a connection to a cluster IP, or to a
+//! pod of another node, where the pod's [`Directory`] routes it, and `tcp-socket.start-bind` narrows the
+//! unspecified address to the pod's own (a pod has its own address, not the node's every address, as in its own
+//! network namespace). Everything else, permission checks included, stays wasmtime-wasi's.
 
 use std::net::SocketAddr;
 
@@ -25,7 +26,7 @@ pub(super) trait Networked: WasiView + 'static {
     fn directory(&self) -> Option<&Directory>;
 }
 
-/// Replaces the two functions in `linker`, which already holds wasmtime-wasi's WASIp2.
+/// Replaces the three functions in `linker`, which already holds wasmtime-wasi's WASIp2.
 pub(super) fn add_discovery<T: Networked>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     linker.instance(&format!("wasi:sockets/ip-name-lookup@{SOCKETS}"))?.func_wrap(
@@ -66,6 +67,25 @@ pub(super) fn add_discovery<T: Networked>(linker: &mut Linker<T>) -> wasmtime::R
                 Ok(()) => Ok((Ok(()),)),
                 Err(e) => Ok((Err(network::Host::convert_error_code(&mut sockets, e)?),)),
             }
+        },
+    )?;
+    linker.instance(&format!("wasi:sockets/tcp@{SOCKETS}"))?.func_wrap_async(
+        "[method]tcp-socket.start-bind",
+        |mut store, (socket, network, local): (Resource<TcpSocket>, Resource<Network>, IpSocketAddress)| {
+            let mut local = SocketAddr::from(local);
+            if local.ip().is_unspecified()
+                && let Some(own) = store.data().directory().and_then(|d| d.pod_ip())
+                && own.is_ipv4() == local.is_ipv4()
+            {
+                local.set_ip(own);
+            }
+            Box::new(async move {
+                let mut sockets = store.data_mut().sockets();
+                match HostTcpSocket::start_bind(&mut sockets, socket, network, local.into()).await {
+                    Ok(()) => Ok((Ok(()),)),
+                    Err(e) => Ok((Err(network::Host::convert_error_code(&mut sockets, e)?),)),
+                }
+            })
         },
     )?;
     linker.allow_shadowing(false);

@@ -99,9 +99,9 @@ impl Resolver {
         memberships.get(&(namespace.to_owned(), pod.to_owned())).cloned().unwrap_or_else(|| Arc::from([]))
     }
 
-    /// The directory of pods in `namespace`.
-    pub fn directory(&self, namespace: &str) -> Directory {
-        Arc::new(NamespaceDirectory { resolver: self.clone(), namespace: namespace.to_owned() })
+    /// The directory of the pod at `pod_ip` in `namespace`.
+    pub fn directory(&self, namespace: &str, pod_ip: Option<IpAddr>) -> Directory {
+        Arc::new(PodDirectory { resolver: self.clone(), namespace: namespace.to_owned(), pod_ip })
     }
 
     /// Whether the cache holds the Service `namespace/name`.
@@ -160,13 +160,18 @@ fn names(service: &Service) -> (&str, &str) {
     )
 }
 
-/// The cluster as pods of one namespace see it.
-struct NamespaceDirectory {
+/// The cluster as one pod sees it.
+struct PodDirectory {
     resolver: Resolver,
     namespace: String,
+    pod_ip: Option<IpAddr>,
 }
 
-impl ServiceDirectory for NamespaceDirectory {
+impl ServiceDirectory for PodDirectory {
+    fn pod_ip(&self) -> Option<IpAddr> {
+        self.pod_ip
+    }
+
     fn route(&self, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
         self.resolver.route(&self.namespace, host, port)
     }

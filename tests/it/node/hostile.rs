@@ -84,6 +84,36 @@ async fn node_sockets_are_denied_without_permission() {
 }
 
 #[tokio::test]
+async fn node_guests_listen_only_at_their_address_on_declared_ports() {
+    let cluster = Cluster::start(1, |_| {}).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let pod = json!({"metadata": {"name": "listener", "annotations": {"wharf.dev/allow-network": "true"}},
+        "spec": {"nodeName": "node-0", "restartPolicy": "Never", "containers": [{"name": "main",
+            "image": guest(TARGETS[1], "socket"),
+            "args": [target, "0.0.0.0:7000", "$(POD_IP):7000", "0.0.0.0:7001", "127.0.0.1:7000", "$(POD_IP):0"],
+            "ports": [{"containerPort": 7000}],
+            "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]}]}});
+    cluster.pods().create(&Default::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+    let api = cluster.pods();
+    let pod = wait_pod(&api, "listener", 60, |p| phase(p) == "Succeeded").await;
+    let ip = pod.status.unwrap().pod_ip.unwrap();
+    let logs = cluster.logs(0, "listener", "main", "").await;
+    // The pod may connect out, and listen on its declared port at its own address: the unspecified address is its
+    // own address, not the node's every address.
+    for expected in [
+        "connect: OPENED".to_owned(),
+        format!("listen 0.0.0.0:7000: OPENED {ip}:7000"),
+        format!("listen {ip}:7000: OPENED {ip}:7000"),
+        "listen 0.0.0.0:7001: denied".to_owned(),
+        "listen 127.0.0.1:7000: denied".to_owned(),
+        format!("listen {ip}:0: denied"),
+    ] {
+        assert!(logs.contains(&expected), "{expected} missing from:\n{logs}");
+    }
+}
+
+#[tokio::test]
 async fn node_memory_bomb_is_oom_killed() {
     let cluster = Cluster::start(1, |_| {}).await;
     for (i, t) in TARGETS.iter().enumerate() {

@@ -118,6 +118,21 @@ pub async fn run(shared: Arc<Shared>, pod: K8sPod, placement: Placement, stop: S
     shared.usage.remove(&pod_uid);
 }
 
+/// Where the pod's guests may listen: its address and the ports any of its containers declares.
+fn listening(spec: &k8s_openapi::api::core::v1::PodSpec, pod_ip: &str) -> sandbox::Listening {
+    let mut rules = sandbox::Listening { pod_ip: pod_ip.parse().ok(), ..Default::default() };
+    let ports =
+        spec.init_containers.iter().flatten().chain(&spec.containers).flat_map(|c| c.ports.iter().flatten());
+    for port in ports {
+        let Ok(number) = u16::try_from(port.container_port) else { continue };
+        match port.protocol.as_deref().unwrap_or("TCP") {
+            "UDP" => rules.udp.push(number),
+            _ => rules.tcp.push(number),
+        }
+    }
+    rules
+}
+
 fn uid(pod: &K8sPod) -> String {
     pod.metadata.uid.clone().unwrap_or_default()
 }
@@ -136,6 +151,8 @@ struct Task {
     running: JoinSet<(usize, Exit)>,
     programs: Vec<Option<Program>>,
     volumes: BTreeMap<String, VolumeDir>,
+    /// Where its guests may listen.
+    listening: Arc<sandbox::Listening>,
     /// What the running containers' probes found, by container index.
     findings: mpsc::UnboundedReceiver<(usize, Finding)>,
     report_finding: mpsc::UnboundedSender<(usize, Finding)>,
@@ -186,6 +203,7 @@ impl Task {
         };
         let containers = model.init.len() + model.app.len();
         let (report_finding, findings) = mpsc::unbounded_channel();
+        let listening = Arc::new(listening(&spec, &placement.pod_ip));
         Self {
             name: pod.metadata.name.clone().unwrap_or_default(),
             namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -198,6 +216,7 @@ impl Task {
             running: JoinSet::new(),
             programs: vec![None; containers],
             volumes: BTreeMap::new(),
+            listening,
             findings,
             report_finding,
         }
@@ -386,7 +405,7 @@ impl Task {
         self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
         let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
-        let directory = Some(self.shared.services.directory(&self.namespace));
+        let directory = Some(self.shared.services.directory(&self.namespace, self.listening.pod_ip));
         Some(async move {
             let run = runtime.run(
                 program,
@@ -557,6 +576,7 @@ impl Task {
             working_dir: spec.working_dir.clone(),
             mounts,
             network,
+            listening: self.listening.clone(),
             stdout,
             stderr,
         };
