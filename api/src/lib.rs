@@ -10,6 +10,7 @@
 
 pub mod defaults;
 pub mod intstr;
+pub mod netpol;
 pub mod quantity;
 pub mod selector;
 pub mod validation;
