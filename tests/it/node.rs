@@ -6,6 +6,7 @@ mod eviction;
 mod hostile;
 mod kubectl;
 mod lifecycle;
+mod policies;
 mod probes;
 mod rollout;
 mod routing;

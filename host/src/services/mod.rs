@@ -1,11 +1,13 @@
 //! The node's part of Services: the proxy of node ports and load balancers (`proxy.rs`, kube-proxy's job), the
 //! Service names and cluster IPs guests reach (`resolver.rs`, cluster DNS's job), and the connections to pods of
 //! other nodes: opened through their agents (`dial.rs`), received from other agents (`forward.rs`) and relayed
-//! for guests (`relay.rs`). Everything is computed from watched caches of Services, EndpointSlices and Nodes.
+//! for guests (`relay.rs`), and the NetworkPolicy checks of guests' connections (`policy.rs`). Everything is
+//! computed from watched caches of Services, EndpointSlices, Nodes, NetworkPolicies, Namespaces and Pods.
 
 mod dial;
 mod forward;
 mod links;
+mod policy;
 mod proxy;
 mod relay;
 mod resolver;
@@ -18,8 +20,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource};
@@ -55,7 +58,15 @@ pub fn start(
     let changed = Arc::new(Notify::new());
     let services = watch::<Service>(Api::all(client.clone()), &changed, tracker, stop);
     let slices = watch::<EndpointSlice>(Api::all(client.clone()), &changed, tracker, stop);
-    let nodes = watch::<Node>(Api::all(client), &Arc::new(Notify::new()), tracker, stop);
+    let unwatched = Arc::new(Notify::new());
+    let nodes = watch::<Node>(Api::all(client.clone()), &unwatched, tracker, stop);
+    let policies = policy::Policies::start(
+        client.clone(),
+        watch::<NetworkPolicy>(Api::all(client.clone()), &unwatched, tracker, stop),
+        watch::<Namespace>(Api::all(client), &unwatched, tracker, stop),
+        tracker,
+        stop,
+    );
     let dialer = Arc::new(dial::Dialer::new(node_name.to_owned(), nodes));
     let relay = Arc::new(relay::Relay::new(dialer.clone(), tracker.clone(), stop.clone()));
     let resolver = Resolver {
@@ -65,6 +76,7 @@ pub fn start(
         dialer: dialer.clone(),
         relay: relay.clone(),
         memberships: Arc::default(),
+        policies,
     };
     let memberships = resolver.memberships.clone();
     let tunnels = forward::router(dialer.clone(), tracker.clone(), stop.clone());

@@ -11,6 +11,7 @@ use kube::runtime::reflector::Store;
 
 use super::dial::Dialer;
 use super::links::service_links;
+use super::policy::Policies;
 use super::relay::Relay;
 use super::table::{self, Backend, Memberships};
 use crate::runtime::{Directory, Lookup, ServiceDirectory};
@@ -24,6 +25,7 @@ pub struct Resolver {
     pub(super) dialer: Arc<Dialer>,
     pub(super) relay: Arc<Relay>,
     pub(super) memberships: Arc<RwLock<Memberships>>,
+    pub(super) policies: Policies,
 }
 
 impl Resolver {
@@ -48,22 +50,49 @@ impl Resolver {
         Some(Ok(backends[self.turn.fetch_add(1, Ordering::Relaxed) % backends.len()].clone()))
     }
 
-    /// Where a guest in `namespace` connecting to `host:port` is sent: to a Service's endpoint, or to a pod of
-    /// another node through this agent's relay; `None` for anything else.
-    pub fn route(&self, namespace: &str, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
+    /// Where the guest of the pod at `source` in `namespace` connecting to `host:port` is sent: to a Service's
+    /// endpoint, or to a pod of another node through this agent's relay; `None` for anything else. A connection
+    /// the NetworkPolicies do not allow is refused.
+    pub fn route(
+        &self,
+        namespace: &str,
+        source: Option<IpAddr>,
+        host: &str,
+        port: u16,
+    ) -> Option<Result<SocketAddr, String>> {
         let backend = match self.endpoint(namespace, host, port) {
             Some(Ok(backend)) => backend,
             Some(Err(why)) => return Some(Err(why)),
             None => {
                 let ip: IpAddr = host.parse().ok()?;
-                let node = self.dialer.owner(ip)?;
-                Backend { addr: SocketAddr::new(ip, port), node: Some(node.into()) }
+                let backend =
+                    Backend { addr: SocketAddr::new(ip, port), node: self.dialer.owner(ip).map(Into::into) };
+                if let Err(why) = self.permit(source, backend.addr) {
+                    return Some(Err(why));
+                }
+                backend.node.as_ref()?;
+                backend
             }
         };
+        if let Err(why) = self.permit(source, backend.addr) {
+            return Some(Err(why));
+        }
         if !self.dialer.tunnels(&backend) {
             return Some(Ok(backend.addr));
         }
         Some(self.relay.address_for(&backend).map_err(|e| format!("cannot relay to {}: {e}", backend.addr)))
+    }
+
+    /// Whether the NetworkPolicies allow the pod at `source` to connect to `destination`.
+    fn permit(&self, source: Option<IpAddr>, destination: SocketAddr) -> Result<(), String> {
+        let Some(source) = source else { return Ok(()) };
+        self.policies.check(source, destination).map_err(|denied| {
+            let side = match denied.direction {
+                api::netpol::Direction::Ingress => "ingress to",
+                api::netpol::Direction::Egress => "egress to",
+            };
+            format!("NetworkPolicy {} allows no {side} {destination}", denied.policies.join(", "))
+        })
     }
 
     /// What a lookup of `name` from `namespace` answers, when it is a Service's name.
@@ -173,7 +202,7 @@ impl ServiceDirectory for PodDirectory {
     }
 
     fn route(&self, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
-        self.resolver.route(&self.namespace, host, port)
+        self.resolver.route(&self.namespace, self.pod_ip, host, port)
     }
 
     fn lookup(&self, name: &str) -> Option<Lookup> {

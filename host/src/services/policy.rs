@@ -1,0 +1,137 @@
+//! NetworkPolicy checks for guests' connections, at the source's agent: the cluster's policies and namespaces
+//! (watched caches) and a slim map of every pod by address (namespace, labels, ports), judged by
+//! [`api::netpol`]. Only the egress side's view is needed to judge both directions, since every pod's labels and
+//! policies are known here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use api::netpol::{self, Denied, Endpoint, PodInfo, Port};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ContainerPort, Namespace, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::Api;
+use kube::runtime::reflector::Store;
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What policies look at in a pod.
+#[derive(Debug, Clone)]
+struct PodEntry {
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    ports: Vec<ContainerPort>,
+}
+
+/// The cluster's policies, namespaces and pods, as the checks need them.
+#[derive(Clone)]
+pub struct Policies {
+    rules: Store<NetworkPolicy>,
+    namespaces: Store<Namespace>,
+    pods: Arc<RwLock<HashMap<IpAddr, PodEntry>>>,
+}
+
+impl Policies {
+    /// The checks over watched `policies` and `namespaces`; pods are watched here until `stop`.
+    pub(super) fn start(
+        client: kube::Client,
+        policies: Store<NetworkPolicy>,
+        namespaces: Store<Namespace>,
+        tracker: &TaskTracker,
+        stop: &CancellationToken,
+    ) -> Self {
+        let pods: Arc<RwLock<HashMap<IpAddr, PodEntry>>> = Arc::default();
+        let (map, stop) = (pods.clone(), stop.clone());
+        tracker.spawn(async move {
+            let events = watcher(Api::<Pod>::all(client), watcher::Config::default())
+                .default_backoff()
+                .for_each(|event| {
+                    let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
+                    match event {
+                        Ok(watcher::Event::Init) => map.clear(),
+                        Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => {
+                            if let Some((ip, entry)) = entry(&pod) {
+                                map.insert(ip, entry);
+                            }
+                        }
+                        Ok(watcher::Event::Delete(pod)) => {
+                            if let Some((ip, _)) = entry(&pod) {
+                                map.remove(&ip);
+                            }
+                        }
+                        Ok(watcher::Event::InitDone) => {}
+                        Err(error) => {
+                            tracing::debug!(%error, "pod watch for network policies failed; retrying");
+                        }
+                    }
+                    async {}
+                });
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = events => {}
+            }
+        });
+        Self { rules: policies, namespaces, pods }
+    }
+
+    /// Whether the policies allow the pod at `source` a TCP connection to `destination`.
+    pub fn check(&self, source: IpAddr, destination: SocketAddr) -> Result<(), Denied> {
+        let policies = self.rules.state();
+        if policies.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&NetworkPolicy> = policies.iter().map(AsRef::as_ref).collect();
+        let pods = self.pods.read().unwrap_or_else(PoisonError::into_inner);
+        let (source_labels, destination_labels) =
+            (self.namespace_labels(pods.get(&source)), self.namespace_labels(pods.get(&destination.ip())));
+        let from = endpoint(&pods, source, &source_labels);
+        let to = endpoint(&pods, destination.ip(), &destination_labels);
+        netpol::allowed(&refs, &from, &to, Port { number: destination.port(), protocol: "TCP" })
+    }
+
+    fn namespace_labels(&self, pod: Option<&PodEntry>) -> BTreeMap<String, String> {
+        let Some(pod) = pod else { return BTreeMap::new() };
+        let mut labels = self
+            .namespaces
+            .find(|n| n.metadata.name.as_deref() == Some(pod.namespace.as_str()))
+            .and_then(|n| n.metadata.labels.clone())
+            .unwrap_or_default();
+        // Set on every namespace by Kubernetes; policies select namespaces by name with it.
+        labels.insert("kubernetes.io/metadata.name".to_owned(), pod.namespace.clone());
+        labels
+    }
+}
+
+/// The endpoint at `ip`: a pod when the map knows the address.
+fn endpoint<'a>(
+    pods: &'a HashMap<IpAddr, PodEntry>,
+    ip: IpAddr,
+    namespace_labels: &'a BTreeMap<String, String>,
+) -> Endpoint<'a> {
+    let pod = pods.get(&ip).map(|p| PodInfo {
+        namespace: &p.namespace,
+        labels: &p.labels,
+        namespace_labels,
+        ports: &p.ports,
+    });
+    Endpoint { ip, pod }
+}
+
+/// A pod's address and what policies look at, once it has an address.
+fn entry(pod: &Pod) -> Option<(IpAddr, PodEntry)> {
+    let ip = pod.status.as_ref()?.pod_ip.as_deref()?.parse().ok()?;
+    let spec = pod.spec.as_ref();
+    let ports = spec
+        .into_iter()
+        .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
+        .flat_map(|c| c.ports.iter().flatten().cloned())
+        .collect();
+    let entry = PodEntry {
+        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+        labels: pod.metadata.labels.clone().unwrap_or_default(),
+        ports,
+    };
+    Some((ip, entry))
+}

@@ -1,0 +1,110 @@
+//! NetworkPolicies on guests' connections: a policy added at run time restricts a pod's egress to what it
+//! allows, over `wasi:http` and `wasi:sockets` TCP, on the same node and across nodes; removing it opens the way
+//! again; an ingress policy isolates its pods from callers it does not name.
+
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::Api;
+use kube::api::{DeleteParams, PostParams};
+use serde_json::{Value, json};
+use tests::{PATIENCE, eventually};
+
+use super::serving::request;
+use super::{Cluster, TARGETS, guest, phase, wait_pod};
+
+fn pod(name: &str, app: &str, node: &str) -> Pod {
+    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": app},
+            "annotations": {"wharf.dev/allow-network": "true"}},
+        "spec": {"nodeName": node, "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),
+            "ports": [{"name": "http", "containerPort": 8080}]}]}}))
+    .unwrap()
+}
+
+fn policy(name: &str, spec: Value) -> NetworkPolicy {
+    serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn policies_decide_which_connections_guests_may_open() {
+    let cluster = Cluster::start(2, |_| {}).await;
+    let client = cluster.server.client();
+    let controllers = controllers::Controllers::start(client.clone());
+    let pods = cluster.pods();
+    for (name, app, node) in [
+        ("caller", "caller", "node-0"),
+        ("web", "web", "node-1"),
+        ("db", "db", "node-0"),
+        ("other", "other", "node-1"),
+    ] {
+        pods.create(&PostParams::default(), &pod(name, app, node)).await.unwrap();
+    }
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    for name in ["web", "db"] {
+        let service = json!({"metadata": {"name": name}, "spec": {"selector": {"app": name},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}});
+        services.create(&PostParams::default(), &serde_json::from_value(service).unwrap()).await.unwrap();
+    }
+    let mut addrs = std::collections::BTreeMap::new();
+    for name in ["caller", "web", "db", "other"] {
+        let running = wait_pod(&pods, name, 60, |p| phase(p) == "Running").await;
+        addrs.insert(name, running.status.unwrap().pod_ip.unwrap());
+    }
+    let caller = format!("{}:8080", addrs["caller"]);
+    let reaches = async |path: String| {
+        let (_, body) = request(&caller, "GET", &path, b"").await;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        body.starts_with("upstream 200") || body.starts_with("echoed")
+    };
+    for target in ["web", "db"] {
+        eventually(&format!("the caller to reach {target}"), PATIENCE, async || {
+            reaches(format!("/?fetch={target}")).await
+        })
+        .await;
+    }
+
+    // Egress of the caller only to the db, on its HTTP port.
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), "default");
+    let egress = policy(
+        "caller-out",
+        json!({"podSelector": {"matchLabels": {"app": "caller"}},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "db"}}}], "ports": [{"port": "http"}]}]}),
+    );
+    policies.create(&PostParams::default(), &egress).await.unwrap();
+    eventually("the policy to stop the caller reaching web", PATIENCE, async || {
+        !reaches("/?fetch=web".to_owned()).await
+    })
+    .await;
+    let (_, body) = request(&caller, "GET", "/?fetch=web", b"").await;
+    assert!(
+        String::from_utf8_lossy(&body).contains("ConnectionRefused"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    // By Service name or straight at a pod's address, over HTTP or TCP: the same verdict.
+    let web_ip = &addrs["web"];
+    assert!(!reaches(format!("/?fetch={web_ip}:8080")).await, "web by its pod address");
+    assert!(!reaches(format!("/?tcp={web_ip}:8080")).await, "web over TCP");
+    assert!(reaches("/?fetch=db".to_owned()).await, "the db stays allowed");
+    assert!(reaches(format!("/?fetch={}:8080", addrs["db"])).await, "the db by its address too");
+
+    // Ingress: only callers labelled app=caller may reach `other`; the web pod (no egress policy) may not.
+    policies.delete("caller-out", &DeleteParams::default()).await.unwrap();
+    eventually("the caller to reach web again", PATIENCE, async || reaches("/?fetch=web".to_owned()).await)
+        .await;
+    let ingress = policy(
+        "other-in",
+        json!({"podSelector": {"matchLabels": {"app": "other"}},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "caller"}}}]}]}),
+    );
+    policies.create(&PostParams::default(), &ingress).await.unwrap();
+    let other = format!("/?fetch={}:8080", addrs["other"]);
+    let from_web = format!("{}:8080", addrs["web"]);
+    eventually("the ingress policy to keep web out of other", PATIENCE, async || {
+        let (_, body) = request(&from_web, "GET", &other, b"").await;
+        String::from_utf8_lossy(&body).contains("fetch failed")
+    })
+    .await;
+    assert!(reaches(other.clone()).await, "the caller is let in");
+    controllers.shutdown().await;
+}
