@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use links::service_links;
-pub use resolver::Resolver;
+pub use resolver::{OnDenied, Resolver};
 pub use table::{Backend, Route, Table, routes};
 
 use crate::stats::metrics::Metrics;
@@ -76,13 +76,14 @@ pub fn start(
         dialer: dialer.clone(),
         relay: relay.clone(),
         memberships: Arc::default(),
-        policies,
+        policies: policies.clone(),
     };
     let memberships = resolver.memberships.clone();
     let tunnels = forward::router(dialer.clone(), tracker.clone(), stop.clone());
     let proxy = Arc::new(proxy::Proxy {
         address,
         dialer,
+        policies,
         table: RwLock::new(Table::new()),
         turn: AtomicUsize::new(0),
         metrics,

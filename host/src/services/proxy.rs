@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::dial::Dialer;
+use super::policy::Policies;
 use super::table::{Route, Table};
 use crate::stats::metrics::Metrics;
 
@@ -30,6 +31,7 @@ connection: close\r\n\r\nno ready endpoints for this Service.\n";
 pub(super) struct Proxy {
     pub(super) address: IpAddr,
     pub(super) dialer: Arc<Dialer>,
+    pub(super) policies: Policies,
     pub(super) table: RwLock<Table>,
     pub(super) turn: AtomicUsize,
     pub(super) metrics: Arc<Metrics>,
@@ -66,7 +68,7 @@ impl Proxy {
                 let service = route.service.clone();
                 let outcome = tokio::select! {
                     () = stop.cancelled() => return,
-                    outcome = forward(&this.dialer, client, route, first) => outcome,
+                    outcome = this.forward(client, peer.ip(), route, first) => outcome,
                 };
                 this.metrics.count(
                     "wharf_service_connections_total",
@@ -88,27 +90,44 @@ impl Proxy {
     }
 }
 
-/// Connects to the first endpoint that answers, starting at `first`, and copies both ways until either side
-/// closes; returns the outcome, for the metrics.
-async fn forward(dialer: &Dialer, mut client: TcpStream, route: Route, first: usize) -> &'static str {
-    let n = route.backends.len();
-    for i in 0..n {
-        let backend = &route.backends[(first + i) % n];
-        match dialer.open(backend).await {
-            Ok(mut upstream) => {
-                let _ = client.set_nodelay(true);
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                return "forwarded";
+impl Proxy {
+    /// Connects `client` (at `peer`) to the first endpoint that answers and whose ingress policies let it in,
+    /// starting at `first`, and copies both ways until either side closes; returns the outcome, for the metrics.
+    async fn forward(&self, mut client: TcpStream, peer: IpAddr, route: Route, first: usize) -> &'static str {
+        let n = route.backends.len();
+        let mut refused = false;
+        for i in 0..n {
+            let backend = &route.backends[(first + i) % n];
+            if let Err(denied) = self.policies.check(peer, backend.addr) {
+                tracing::debug!(service = %route.service, backend = %backend.addr, ?denied, "refused by policy");
+                for policy in denied.policies {
+                    self.metrics.count(
+                        "wharf_network_policy_denied_total",
+                        vec![("policy", policy), ("direction", "Ingress".to_owned())],
+                    );
+                }
+                refused = true;
+                continue;
             }
-            Err(error) => {
-                tracing::debug!(service = %route.service, backend = %backend.addr, %error,
-                    "endpoint did not accept; trying the next");
+            match self.dialer.open(backend).await {
+                Ok(mut upstream) => {
+                    let _ = client.set_nodelay(true);
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    return "forwarded";
+                }
+                Err(error) => {
+                    tracing::debug!(service = %route.service, backend = %backend.addr, %error,
+                        "endpoint did not accept; trying the next");
+                }
             }
         }
+        if refused {
+            return "denied";
+        }
+        if route.http {
+            let _ = client.write_all(NO_ENDPOINTS).await;
+            let _ = client.shutdown().await;
+        }
+        "no_endpoint"
     }
-    if route.http {
-        let _ = client.write_all(NO_ENDPOINTS).await;
-        let _ = client.shutdown().await;
-    }
-    "no_endpoint"
 }

@@ -9,6 +9,8 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::reflector::Store;
 
+use api::netpol::{Denied, Direction};
+
 use super::dial::Dialer;
 use super::links::service_links;
 use super::policy::Policies;
@@ -56,7 +58,7 @@ impl Resolver {
     pub fn route(
         &self,
         namespace: &str,
-        source: Option<IpAddr>,
+        source: Option<(IpAddr, &OnDenied)>,
         host: &str,
         port: u16,
     ) -> Option<Result<SocketAddr, String>> {
@@ -83,15 +85,14 @@ impl Resolver {
         Some(self.relay.address_for(&backend).map_err(|e| format!("cannot relay to {}: {e}", backend.addr)))
     }
 
-    /// Whether the NetworkPolicies allow the pod at `source` to connect to `destination`.
-    fn permit(&self, source: Option<IpAddr>, destination: SocketAddr) -> Result<(), String> {
-        let Some(source) = source else { return Ok(()) };
-        self.policies.check(source, destination).map_err(|denied| {
-            let side = match denied.direction {
-                api::netpol::Direction::Ingress => "ingress to",
-                api::netpol::Direction::Egress => "egress to",
-            };
-            format!("NetworkPolicy {} allows no {side} {destination}", denied.policies.join(", "))
+    /// Whether the NetworkPolicies allow the pod at `source` to connect to `destination`; a refusal is also told
+    /// to the source's `OnDenied`.
+    fn permit(&self, source: Option<(IpAddr, &OnDenied)>, destination: SocketAddr) -> Result<(), String> {
+        let Some((source, denied)) = source else { return Ok(()) };
+        self.policies.check(source, destination).map_err(|refusal| {
+            let why = describe(&refusal, destination);
+            denied(&refusal, &why);
+            why
         })
     }
 
@@ -128,9 +129,10 @@ impl Resolver {
         memberships.get(&(namespace.to_owned(), pod.to_owned())).cloned().unwrap_or_else(|| Arc::from([]))
     }
 
-    /// The directory of the pod at `pod_ip` in `namespace`.
-    pub fn directory(&self, namespace: &str, pod_ip: Option<IpAddr>) -> Directory {
-        Arc::new(PodDirectory { resolver: self.clone(), namespace: namespace.to_owned(), pod_ip })
+    /// The directory of the pod at `pod_ip` in `namespace`; `denied` hears of every connection its
+    /// NetworkPolicies refuse.
+    pub fn directory(&self, namespace: &str, pod_ip: Option<IpAddr>, denied: OnDenied) -> Directory {
+        Arc::new(PodDirectory { resolver: self.clone(), namespace: namespace.to_owned(), pod_ip, denied })
     }
 
     /// Whether the cache holds the Service `namespace/name`.
@@ -182,6 +184,18 @@ impl Resolver {
     }
 }
 
+/// What a pod's owner is told about each connection its NetworkPolicies refuse: the refusal and a sentence.
+pub type OnDenied = Arc<dyn Fn(&Denied, &str) + Send + Sync>;
+
+/// A refusal as a sentence, for the guest's pod events.
+pub fn describe(refusal: &Denied, destination: SocketAddr) -> String {
+    let side = match refusal.direction {
+        Direction::Ingress => "ingress to",
+        Direction::Egress => "egress to",
+    };
+    format!("NetworkPolicy {} allows no {side} {destination}", refusal.policies.join(", "))
+}
+
 fn names(service: &Service) -> (&str, &str) {
     (
         service.metadata.namespace.as_deref().unwrap_or_default(),
@@ -194,6 +208,7 @@ struct PodDirectory {
     resolver: Resolver,
     namespace: String,
     pod_ip: Option<IpAddr>,
+    denied: OnDenied,
 }
 
 impl ServiceDirectory for PodDirectory {
@@ -202,7 +217,7 @@ impl ServiceDirectory for PodDirectory {
     }
 
     fn route(&self, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
-        self.resolver.route(&self.namespace, self.pod_ip, host, port)
+        self.resolver.route(&self.namespace, self.pod_ip.map(|ip| (ip, &self.denied)), host, port)
     }
 
     fn lookup(&self, name: &str) -> Option<Lookup> {

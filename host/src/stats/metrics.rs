@@ -1,6 +1,6 @@
 //! The node agent's Prometheus metrics (`/metrics` on its endpoint, text format 0.0.4): HTTP requests per pod and
-//! per Service with their status codes and latency, instances started, container starts and restarts, and Service
-//! proxy connections per Service. A Service's requests are those its endpoints on this node served; summed over
+//! per Service with their status codes and latency, instances started, container starts and restarts, Service
+//! proxy connections per Service, and connections refused by NetworkPolicies. A Service's requests are those its endpoints on this node served; summed over
 //! the nodes, they are all of its requests.
 
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ pub struct Metrics {
 }
 
 /// What each metric is, for `# HELP` and `# TYPE`.
-const FAMILIES: [(&str, &str, &str); 8] = [
+const FAMILIES: [(&str, &str, &str); 9] = [
     ("wharf_http_requests_total", "counter", "HTTP requests served by a pod, by status code."),
     (
         "wharf_http_request_duration_seconds",
@@ -63,6 +63,11 @@ const FAMILIES: [(&str, &str, &str); 8] = [
         "wharf_service_connections_total",
         "counter",
         "Connections the Service proxy took, per Service and outcome.",
+    ),
+    (
+        "wharf_network_policy_denied_total",
+        "counter",
+        "Connections NetworkPolicies refused, per policy and direction (and the pod that opened them, for guests).",
     ),
 ];
 

@@ -87,11 +87,33 @@ async fn policies_decide_which_connections_guests_may_open() {
     assert!(!reaches(format!("/?tcp={web_ip}:8080")).await, "web over TCP");
     assert!(reaches("/?fetch=db".to_owned()).await, "the db stays allowed");
     assert!(reaches(format!("/?fetch={}:8080", addrs["db"])).await, "the db by its address too");
+    // Refusals are counted and shown on the pod, and kubectl describes the policy.
+    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    let line = "wharf_network_policy_denied_total{namespace=\"default\",pod=\"caller\",policy=\"default/caller-out\",direction=\"Egress\"}";
+    assert!(metrics.contains(line), "{metrics}");
+    let kubectl = cluster.server.kubectl();
+    eventually("the refusal to show in the pod's events", PATIENCE, async || {
+        let described = kubectl.ok(&["describe", "pod", "caller"]).await;
+        described.contains("NetworkPolicyDenied") && described.contains("allows no egress to")
+    })
+    .await;
+    let described = kubectl.ok(&["describe", "networkpolicy", "caller-out"]).await;
+    assert!(described.contains("app=caller") && described.contains("Allowing egress traffic"), "{described}");
 
     // Ingress: only callers labelled app=caller may reach `other`; the web pod (no egress policy) may not.
     policies.delete("caller-out", &DeleteParams::default()).await.unwrap();
     eventually("the caller to reach web again", PATIENCE, async || reaches("/?fetch=web".to_owned()).await)
         .await;
+    let front = json!({"metadata": {"name": "other"}, "spec": {"type": "NodePort", "selector": {"app": "other"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}});
+    let front: Service =
+        services.create(&PostParams::default(), &serde_json::from_value(front).unwrap()).await.unwrap();
+    let node_ip = cluster.pod_cidrs[0].hosts().next().unwrap();
+    let front = format!("{node_ip}:{}", front.spec.unwrap().ports.unwrap()[0].node_port.unwrap());
+    eventually("the node port to reach other", PATIENCE, async || {
+        matches!(super::routing::try_request(&front, "/").await, Ok((200, _)))
+    })
+    .await;
     let ingress = policy(
         "other-in",
         json!({"podSelector": {"matchLabels": {"app": "other"}},
@@ -106,5 +128,12 @@ async fn policies_decide_which_connections_guests_may_open() {
     })
     .await;
     assert!(reaches(other.clone()).await, "the caller is let in");
+    // From outside the cluster, through the node port: not a caller, so not let in.
+    eventually("the node port to stop reaching other", PATIENCE, async || {
+        super::routing::try_request(&front, "/").await.is_err()
+    })
+    .await;
+    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    assert!(metrics.contains("outcome=\"denied\"}"), "{metrics}");
     controllers.shutdown().await;
 }

@@ -405,7 +405,8 @@ impl Task {
         self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
         let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
-        let directory = Some(self.shared.services.directory(&self.namespace, self.listening.pod_ip));
+        let directory =
+            Some(self.shared.services.directory(&self.namespace, self.listening.pod_ip, self.on_denied()));
         Some(async move {
             let run = runtime.run(
                 program,
@@ -702,6 +703,26 @@ impl Task {
             other => ("InvalidImage", other.to_string()),
         })?;
         Ok((image.digest, program))
+    }
+
+    /// What a connection the pod's NetworkPolicies refuse leaves behind: a count per policy in the node's metrics
+    /// and a Warning event on the pod (repeats folded into counts by the event correlator).
+    fn on_denied(&self) -> crate::services::OnDenied {
+        let (events, pod, metrics) =
+            (self.shared.events.clone(), self.pod.clone(), self.shared.metrics.clone());
+        let (namespace, name) = (self.namespace.clone(), self.name.clone());
+        Arc::new(move |refusal, why| {
+            for policy in &refusal.policies {
+                let labels = vec![
+                    ("namespace", namespace.clone()),
+                    ("pod", name.clone()),
+                    ("policy", policy.clone()),
+                    ("direction", format!("{:?}", refusal.direction)),
+                ];
+                metrics.count("wharf_network_policy_denied_total", labels);
+            }
+            events.warning(&pod, "NetworkPolicyDenied", why.to_owned());
+        })
     }
 
     fn event(&self, kind: events::Kind, reason: &str, message: &str) {
