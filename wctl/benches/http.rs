@@ -9,8 +9,10 @@
 //! - through the local node's node port to the other node's pod (forwarded through that node's agent), beside the
 //!   other node's own node port, which gives the forwarding cost.
 //!
-//! Then it scales a Deployment of the component to 100 idle replicas and reports the agent's resident memory per
-//! replica.
+//! Then it measures the cost of NetworkPolicy checks: the local route again at 16 connections, kept alive and one
+//! request per connection (each new connection is checked), with no policies and with 100 policies selecting the
+//! pod (each allowing loopback clients, so all of them are evaluated). Last, it scales a Deployment of the
+//! component to 100 idle replicas and reports the agent's resident memory per replica.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, PostParams};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -67,18 +70,16 @@ struct Run {
 }
 
 async fn wrk(url: &str, connections: u32) -> Run {
+    wrk_with(url, connections, &[]).await
+}
+
+/// [`wrk`] with more of its arguments (`-H "Connection: close"`).
+async fn wrk_with(url: &str, connections: u32, extra: &[&str]) -> Run {
     let threads = connections.min(2).to_string();
     let out = Command::new("wrk")
-        .args([
-            "-t",
-            &threads,
-            "-c",
-            &connections.to_string(),
-            "-d",
-            &format!("{SECONDS}s"),
-            "--latency",
-            url,
-        ])
+        .args(["-t", &threads, "-c", &connections.to_string(), "-d", &format!("{SECONDS}s"), "--latency"])
+        .args(extra)
+        .arg(url)
         .output()
         .await
         .expect("wrk runs (scripts/bench-setup.sh installs it)");
@@ -243,6 +244,32 @@ async fn main() {
     }
     report("NodePort, pod forwarded to another node", &forwarded);
     report("NodePort, the same pod from its node", &direct);
+
+    let near = format!("http://127.0.0.1:{near_port}/");
+    let close: &[&str] = &["-H", "Connection: close"];
+    let mut checks = vec![
+        ("no policies, kept alive", wrk(&near, 16).await),
+        ("no policies, a connection per request", wrk_with(&near, 16, close).await),
+    ];
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), "default");
+    for i in 0..100 {
+        let policy = serde_json::json!({"metadata": {"name": format!("allow-{i}")}, "spec": {
+            "podSelector": {"matchLabels": {"app": "near"}},
+            "ingress": [{"from": [{"ipBlock": {"cidr": "127.0.0.0/8"}}], "ports": [{"port": 8080 + i}]}]}});
+        policies.create(&PostParams::default(), &json(policy)).await.expect("policy");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    checks.push(("100 policies, kept alive", wrk(&near, 16).await));
+    checks.push(("100 policies, a connection per request", wrk_with(&near, 16, close).await));
+    for (what, run) in &checks {
+        println!(
+            "NodePort, {what:<36} 16 conn: {:>9.0} req/s  p50 {:>6.3} ms  p99 {:>6.3} ms",
+            run.rps, run.p50, run.p99
+        );
+    }
+    for i in 0..100 {
+        let _ = policies.delete(&format!("allow-{i}"), &Default::default()).await;
+    }
 
     let pid = server.id().expect("wctl up runs");
     let before = rss_kib(pid);
