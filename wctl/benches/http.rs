@@ -268,7 +268,7 @@ async fn main() {
         );
     }
     for i in 0..100 {
-        let _ = policies.delete(&format!("allow-{i}"), &Default::default()).await;
+        let _ = policies.delete(&format!("allow-{i}"), &kube::api::DeleteParams::default()).await;
     }
 
     let pid = server.id().expect("wctl up runs");
