@@ -73,18 +73,149 @@ pub struct Denied {
     pub policies: Vec<String>,
 }
 
+/// A NetworkPolicy as checks read it: its selectors and CIDRs parsed once, when it changes, not per connection.
+/// A selector or CIDR that does not parse matches nothing (validation refuses those).
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// `namespace/name`.
+    name: String,
+    namespace: String,
+    pod_selector: LabelSelector,
+    restricts_ingress: bool,
+    restricts_egress: bool,
+    ingress: Vec<Rule>,
+    egress: Vec<Rule>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    /// Empty: every peer.
+    peers: Vec<Peer>,
+    /// Empty: every port.
+    ports: Vec<NetworkPolicyPort>,
+}
+
+#[derive(Debug, Clone)]
+enum Peer {
+    Block {
+        cidr: IpNet,
+        except: Vec<IpNet>,
+    },
+    /// Pods of the namespaces `namespaces` selects (the policy's own without it) that `pods` selects (all without
+    /// it).
+    Pods {
+        namespaces: Option<LabelSelector>,
+        pods: Option<LabelSelector>,
+    },
+    Nothing,
+}
+
+impl Compiled {
+    /// Parses `policy`.
+    pub fn new(policy: &NetworkPolicy) -> Self {
+        let namespace = policy.metadata.namespace.clone().unwrap_or_default();
+        let name = format!("{namespace}/{}", policy.metadata.name.as_deref().unwrap_or_default());
+        let spec = policy.spec.clone().unwrap_or_default();
+        // `podSelector` is required; `{}` selects every pod.
+        let pod_selector = spec.pod_selector.as_ref().map_or_else(LabelSelector::everything, parse_selector);
+        let (restricts_ingress, restricts_egress) = match &spec.policy_types {
+            Some(types) => (types.iter().any(|t| t == "Ingress"), types.iter().any(|t| t == "Egress")),
+            None => (true, spec.egress.as_ref().is_some_and(|rules| !rules.is_empty())),
+        };
+        let ingress =
+            spec.ingress.iter().flatten().map(|r| Rule::new(r.from.as_deref(), r.ports.as_deref())).collect();
+        let egress =
+            spec.egress.iter().flatten().map(|r| Rule::new(r.to.as_deref(), r.ports.as_deref())).collect();
+        Self { name, namespace, pod_selector, restricts_ingress, restricts_egress, ingress, egress }
+    }
+
+    /// Whether the policy applies to `pod` in `direction`.
+    fn isolates(&self, pod: &PodInfo<'_>, direction: Direction) -> bool {
+        let restricts = match direction {
+            Direction::Ingress => self.restricts_ingress,
+            Direction::Egress => self.restricts_egress,
+        };
+        restricts && self.namespace == pod.namespace && self.pod_selector.matches(pod.labels)
+    }
+}
+
+impl Rule {
+    fn new(peers: Option<&[NetworkPolicyPeer]>, ports: Option<&[NetworkPolicyPort]>) -> Self {
+        Self {
+            peers: peers.into_iter().flatten().map(Peer::new).collect(),
+            ports: ports.map(<[NetworkPolicyPort]>::to_vec).unwrap_or_default(),
+        }
+    }
+
+    fn matches(
+        &self,
+        namespace: &str,
+        peer: &Endpoint<'_>,
+        destination: Option<&PodInfo<'_>>,
+        port: Port<'_>,
+    ) -> bool {
+        (self.peers.is_empty() || self.peers.iter().any(|p| p.matches(namespace, peer)))
+            && ports_match(&self.ports, destination, port)
+    }
+}
+
+impl Peer {
+    fn new(peer: &NetworkPolicyPeer) -> Self {
+        if let Some(block) = &peer.ip_block {
+            let Ok(cidr) = block.cidr.parse::<IpNet>() else { return Self::Nothing };
+            let except = block.except.iter().flatten().filter_map(|e| e.parse().ok()).collect();
+            return Self::Block { cidr, except };
+        }
+        if peer.namespace_selector.is_none() && peer.pod_selector.is_none() {
+            return Self::Nothing;
+        }
+        Self::Pods {
+            namespaces: peer.namespace_selector.as_ref().map(parse_selector),
+            pods: peer.pod_selector.as_ref().map(parse_selector),
+        }
+    }
+
+    /// Whether `endpoint` is this peer, for a policy in `namespace`.
+    fn matches(&self, namespace: &str, endpoint: &Endpoint<'_>) -> bool {
+        match self {
+            Self::Block { cidr, except } => {
+                cidr.contains(&endpoint.ip) && !except.iter().any(|e| e.contains(&endpoint.ip))
+            }
+            Self::Pods { namespaces, pods } => endpoint.pod.is_some_and(|pod| {
+                let in_namespace = match namespaces {
+                    None => pod.namespace == namespace,
+                    Some(selector) => selector.matches(pod.namespace_labels),
+                };
+                in_namespace && pods.as_ref().is_none_or(|s| s.matches(pod.labels))
+            }),
+            Self::Nothing => false,
+        }
+    }
+}
+
+fn parse_selector(selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> LabelSelector {
+    LabelSelector::from_k8s(selector).unwrap_or_else(|_| LabelSelector::nothing())
+}
+
 /// Whether `policies` (all of the cluster's) allow a connection from `source` to `destination` at `port`.
 pub fn allowed(
-    policies: &[&NetworkPolicy],
+    policies: &[Compiled],
     source: &Endpoint<'_>,
     destination: &Endpoint<'_>,
     port: Port<'_>,
 ) -> Result<(), Denied> {
     if let Some(pod) = source.pod {
-        judge(policies, &pod, Direction::Egress, |rules| egress_matches(rules, destination, port))?;
+        judge(policies, &pod, Direction::Egress, |policy| {
+            policy
+                .egress
+                .iter()
+                .any(|rule| rule.matches(&policy.namespace, destination, destination.pod.as_ref(), port))
+        })?;
     }
     if let Some(pod) = destination.pod {
-        judge(policies, &pod, Direction::Ingress, |rules| ingress_matches(rules, source, &pod, port))?;
+        judge(policies, &pod, Direction::Ingress, |policy| {
+            policy.ingress.iter().any(|rule| rule.matches(&policy.namespace, source, Some(&pod), port))
+        })?;
     }
     Ok(())
 }
@@ -92,126 +223,31 @@ pub fn allowed(
 /// The verdict of the policies isolating `pod` in `direction`: allowed when none does or one of them has a rule
 /// for which `matches` holds.
 fn judge(
-    policies: &[&NetworkPolicy],
+    policies: &[Compiled],
     pod: &PodInfo<'_>,
     direction: Direction,
-    matches: impl Fn(&NetworkPolicy) -> bool,
+    matches: impl Fn(&Compiled) -> bool,
 ) -> Result<(), Denied> {
-    let isolating: Vec<&NetworkPolicy> =
-        policies.iter().copied().filter(|p| selects(p, pod) && restricts(p, direction)).collect();
-    if isolating.is_empty() || isolating.iter().any(|p| matches(p)) {
+    let mut isolating = policies.iter().filter(|p| p.isolates(pod, direction)).peekable();
+    if isolating.peek().is_none() {
         return Ok(());
     }
-    let policies = isolating
-        .iter()
-        .map(|p| {
-            format!(
-                "{}/{}",
-                p.metadata.namespace.as_deref().unwrap_or_default(),
-                p.metadata.name.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    Err(Denied { direction, policies })
-}
-
-/// Whether the policy applies to `pod`: same namespace, and its `podSelector` (required; `{}` is every pod)
-/// selects it.
-fn selects(policy: &NetworkPolicy, pod: &PodInfo<'_>) -> bool {
-    if policy.metadata.namespace.as_deref() != Some(pod.namespace) {
-        return false;
-    }
-    let selector = policy.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
-    selector_matches(selector, pod.labels, true)
-}
-
-fn restricts(policy: &NetworkPolicy, direction: Direction) -> bool {
-    let Some(spec) = &policy.spec else { return direction == Direction::Ingress };
-    match &spec.policy_types {
-        Some(types) => types.iter().any(|t| {
-            t == match direction {
-                Direction::Ingress => "Ingress",
-                Direction::Egress => "Egress",
-            }
-        }),
-        None => match direction {
-            Direction::Ingress => true,
-            Direction::Egress => spec.egress.as_ref().is_some_and(|rules| !rules.is_empty()),
-        },
-    }
-}
-
-fn ingress_matches(
-    policy: &NetworkPolicy,
-    source: &Endpoint<'_>,
-    destination: &PodInfo<'_>,
-    port: Port<'_>,
-) -> bool {
-    let namespace = policy.metadata.namespace.as_deref().unwrap_or_default();
-    let rules = policy.spec.as_ref().and_then(|s| s.ingress.as_ref());
-    rules.iter().flat_map(|r| r.iter()).any(|rule| {
-        peers_match(rule.from.as_deref(), namespace, source)
-            && ports_match(rule.ports.as_deref(), Some(destination), port)
-    })
-}
-
-fn egress_matches(policy: &NetworkPolicy, destination: &Endpoint<'_>, port: Port<'_>) -> bool {
-    let namespace = policy.metadata.namespace.as_deref().unwrap_or_default();
-    let rules = policy.spec.as_ref().and_then(|s| s.egress.as_ref());
-    rules.iter().flat_map(|r| r.iter()).any(|rule| {
-        peers_match(rule.to.as_deref(), namespace, destination)
-            && ports_match(rule.ports.as_deref(), destination.pod.as_ref(), port)
-    })
-}
-
-/// Whether a rule's peers (absent or empty: everyone) include `endpoint`, for a policy in `namespace`.
-fn peers_match(peers: Option<&[NetworkPolicyPeer]>, namespace: &str, endpoint: &Endpoint<'_>) -> bool {
-    let Some(peers) = peers.filter(|p| !p.is_empty()) else { return true };
-    peers.iter().any(|peer| peer_matches(peer, namespace, endpoint))
-}
-
-fn peer_matches(peer: &NetworkPolicyPeer, namespace: &str, endpoint: &Endpoint<'_>) -> bool {
-    if let Some(block) = &peer.ip_block {
-        let Ok(cidr) = block.cidr.parse::<IpNet>() else { return false };
-        let excepted = block
-            .except
-            .iter()
-            .flatten()
-            .filter_map(|e| e.parse::<IpNet>().ok())
-            .any(|e| e.contains(&endpoint.ip));
-        return cidr.contains(&endpoint.ip) && !excepted;
-    }
-    let Some(pod) = endpoint.pod else { return false };
-    match (&peer.namespace_selector, &peer.pod_selector) {
-        (None, None) => false,
-        (None, Some(pods)) => pod.namespace == namespace && selector_matches(Some(pods), pod.labels, false),
-        (Some(namespaces), pods) => {
-            selector_matches(Some(namespaces), pod.namespace_labels, false)
-                && pods.as_ref().is_none_or(|s| selector_matches(Some(s), pod.labels, false))
+    let mut names = Vec::new();
+    for policy in isolating {
+        if matches(policy) {
+            return Ok(());
         }
+        names.push(policy.name.clone());
     }
-}
-
-/// Whether a selector matches `labels`; a selector that does not parse matches nothing (validation refuses those).
-fn selector_matches(
-    selector: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
-    labels: &BTreeMap<String, String>,
-    absent_is_everything: bool,
-) -> bool {
-    match selector {
-        None => absent_is_everything,
-        Some(selector) => LabelSelector::from_k8s(selector).is_ok_and(|s| s.matches(labels)),
-    }
+    Err(Denied { direction, policies: names })
 }
 
 /// Whether a rule's ports (absent or empty: every port) include `port`; named ports resolve against the
 /// destination pod's container ports.
-fn ports_match(
-    ports: Option<&[NetworkPolicyPort]>,
-    destination: Option<&PodInfo<'_>>,
-    port: Port<'_>,
-) -> bool {
-    let Some(ports) = ports.filter(|p| !p.is_empty()) else { return true };
+fn ports_match(ports: &[NetworkPolicyPort], destination: Option<&PodInfo<'_>>, port: Port<'_>) -> bool {
+    if ports.is_empty() {
+        return true;
+    }
     ports.iter().any(|rule| {
         if rule.protocol.as_deref().unwrap_or("TCP") != port.protocol {
             return false;
@@ -238,6 +274,17 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+
+    /// [`allowed`] over policies compiled for the call.
+    fn check(
+        policies: &[&NetworkPolicy],
+        source: &Endpoint<'_>,
+        destination: &Endpoint<'_>,
+        port: Port<'_>,
+    ) -> Result<(), Denied> {
+        let compiled: Vec<Compiled> = policies.iter().map(|p| Compiled::new(p)).collect();
+        allowed(&compiled, source, destination, port)
+    }
 
     fn policy(namespace: &str, name: &str, spec: Value) -> NetworkPolicy {
         serde_json::from_value(json!({"metadata": {"name": name, "namespace": namespace}, "spec": spec}))
@@ -295,7 +342,7 @@ mod tests {
     fn without_policies_everything_is_open() {
         let (web, db) =
             (Pod::new("127.64.0.2", "shop", "web", "a"), Pod::new("127.64.0.3", "shop", "db", "a"));
-        assert_eq!(allowed(&[], &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
+        assert_eq!(check(&[], &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
     }
 
     #[test]
@@ -312,16 +359,16 @@ mod tests {
             "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}]}),
         );
         let policies = [&by_pod];
-        assert_eq!(allowed(&policies, &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
-        let denied = allowed(&policies, &stranger.endpoint(), &db.endpoint(), at(5432)).unwrap_err();
+        assert_eq!(check(&policies, &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
+        let denied = check(&policies, &stranger.endpoint(), &db.endpoint(), at(5432)).unwrap_err();
         assert_eq!(
             denied,
             Denied { direction: Direction::Ingress, policies: vec!["shop/db-from-web".into()] }
         );
         // A pod selector alone means the policy's own namespace.
-        assert!(allowed(&policies, &ops_web.endpoint(), &db.endpoint(), at(5432)).is_err());
+        assert!(check(&policies, &ops_web.endpoint(), &db.endpoint(), at(5432)).is_err());
         // Pods the policy does not select stay open.
-        assert_eq!(allowed(&policies, &stranger.endpoint(), &web.endpoint(), at(8080)), Ok(()));
+        assert_eq!(check(&policies, &stranger.endpoint(), &web.endpoint(), at(8080)), Ok(()));
 
         let by_namespace = policy(
             "shop",
@@ -329,8 +376,8 @@ mod tests {
             json!({"podSelector": {"matchLabels": {"app": "db"}},
             "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "b"}}}]}]}),
         );
-        assert_eq!(allowed(&[&by_namespace], &ops_other.endpoint(), &db.endpoint(), at(5432)), Ok(()));
-        assert!(allowed(&[&by_namespace], &web.endpoint(), &db.endpoint(), at(5432)).is_err());
+        assert_eq!(check(&[&by_namespace], &ops_other.endpoint(), &db.endpoint(), at(5432)), Ok(()));
+        assert!(check(&[&by_namespace], &web.endpoint(), &db.endpoint(), at(5432)).is_err());
 
         let both = policy(
             "shop",
@@ -339,14 +386,11 @@ mod tests {
             "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "b"}},
                                    "podSelector": {"matchLabels": {"app": "web"}}}]}]}),
         );
-        assert_eq!(allowed(&[&both], &ops_web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
-        assert!(allowed(&[&both], &ops_other.endpoint(), &db.endpoint(), at(5432)).is_err());
+        assert_eq!(check(&[&both], &ops_web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
+        assert!(check(&[&both], &ops_other.endpoint(), &db.endpoint(), at(5432)).is_err());
         // Policies add up: either one lets the connection in.
-        assert_eq!(allowed(&[&by_pod, &by_namespace], &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
-        assert_eq!(
-            allowed(&[&by_pod, &by_namespace], &ops_other.endpoint(), &db.endpoint(), at(5432)),
-            Ok(())
-        );
+        assert_eq!(check(&[&by_pod, &by_namespace], &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
+        assert_eq!(check(&[&by_pod, &by_namespace], &ops_other.endpoint(), &db.endpoint(), at(5432)), Ok(()));
     }
 
     #[test]
@@ -361,13 +405,13 @@ mod tests {
         );
         let policies = [&ranged];
         for open in [5432, 9000, 9005, 9010, 8080] {
-            assert_eq!(allowed(&policies, &web.endpoint(), &db.endpoint(), at(open)), Ok(()), "{open}");
+            assert_eq!(check(&policies, &web.endpoint(), &db.endpoint(), at(open)), Ok(()), "{open}");
         }
         for closed in [5433, 8999, 9011, 53] {
-            assert!(allowed(&policies, &web.endpoint(), &db.endpoint(), at(closed)).is_err(), "{closed}");
+            assert!(check(&policies, &web.endpoint(), &db.endpoint(), at(closed)).is_err(), "{closed}");
         }
         assert_eq!(
-            allowed(&policies, &web.endpoint(), &db.endpoint(), Port { number: 53, protocol: "UDP" }),
+            check(&policies, &web.endpoint(), &db.endpoint(), Port { number: 53, protocol: "UDP" }),
             Ok(())
         );
         // A named port needs a pod that names it.
@@ -377,8 +421,8 @@ mod tests {
             json!({"podSelector": {}, "policyTypes": ["Egress"],
             "egress": [{"ports": [{"port": "http"}]}]}),
         );
-        assert_eq!(allowed(&[&named], &web.endpoint(), &db.endpoint(), at(8080)), Ok(()));
-        assert!(allowed(&[&named], &web.endpoint(), &outside("192.0.2.1"), at(8080)).is_err());
+        assert_eq!(check(&[&named], &web.endpoint(), &db.endpoint(), at(8080)), Ok(()));
+        assert!(check(&[&named], &web.endpoint(), &outside("192.0.2.1"), at(8080)).is_err());
     }
 
     #[test]
@@ -394,16 +438,16 @@ mod tests {
                        {"to": [{"podSelector": {"matchLabels": {"app": "db"}}}], "ports": [{"port": 5432}]}]}),
         );
         let policies = [&egress];
-        assert_eq!(allowed(&policies, &web.endpoint(), &outside("10.2.3.4"), at(443)), Ok(()));
-        let denied = allowed(&policies, &web.endpoint(), &outside("10.1.2.3"), at(443)).unwrap_err();
+        assert_eq!(check(&policies, &web.endpoint(), &outside("10.2.3.4"), at(443)), Ok(()));
+        let denied = check(&policies, &web.endpoint(), &outside("10.1.2.3"), at(443)).unwrap_err();
         assert_eq!(denied.direction, Direction::Egress);
-        assert!(allowed(&policies, &web.endpoint(), &outside("192.0.2.1"), at(443)).is_err());
-        assert_eq!(allowed(&policies, &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
-        assert!(allowed(&policies, &web.endpoint(), &db.endpoint(), at(5433)).is_err());
+        assert!(check(&policies, &web.endpoint(), &outside("192.0.2.1"), at(443)).is_err());
+        assert_eq!(check(&policies, &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
+        assert!(check(&policies, &web.endpoint(), &db.endpoint(), at(5433)).is_err());
         // An Ingress-only policy (the default type) does not restrict egress.
         let ingress_only = policy("shop", "deny-in", json!({"podSelector": {}}));
-        assert_eq!(allowed(&[&ingress_only], &web.endpoint(), &outside("192.0.2.1"), at(443)), Ok(()));
-        assert!(allowed(&[&ingress_only], &outside("192.0.2.1"), &web.endpoint(), at(8080)).is_err());
+        assert_eq!(check(&[&ingress_only], &web.endpoint(), &outside("192.0.2.1"), at(443)), Ok(()));
+        assert!(check(&[&ingress_only], &outside("192.0.2.1"), &web.endpoint(), at(8080)).is_err());
         // Egress rules make a policy restrict egress without policyTypes.
         let implied = policy(
             "shop",
@@ -411,7 +455,7 @@ mod tests {
             json!({"podSelector": {},
             "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}),
         );
-        assert!(allowed(&[&implied], &web.endpoint(), &outside("192.0.2.1"), at(443)).is_err());
+        assert!(check(&[&implied], &web.endpoint(), &outside("192.0.2.1"), at(443)).is_err());
     }
 
     #[test]
@@ -430,9 +474,9 @@ mod tests {
             json!({"podSelector": {"matchLabels": {"app": "db"}},
             "policyTypes": ["Ingress"]}),
         );
-        let denied = allowed(&[&web_out, &db_in], &web.endpoint(), &db.endpoint(), at(5432)).unwrap_err();
+        let denied = check(&[&web_out, &db_in], &web.endpoint(), &db.endpoint(), at(5432)).unwrap_err();
         assert_eq!(denied, Denied { direction: Direction::Ingress, policies: vec!["shop/db-in".into()] });
         // An empty egress rule allows everything; a policy with no ingress rules allows nothing in.
-        assert_eq!(allowed(&[&web_out], &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
+        assert_eq!(check(&[&web_out], &web.endpoint(), &db.endpoint(), at(5432)), Ok(()));
     }
 }

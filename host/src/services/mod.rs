@@ -62,7 +62,10 @@ pub fn start(
     let nodes = watch::<Node>(Api::all(client.clone()), &unwatched, tracker, stop);
     let policies = policy::Policies::start(
         client.clone(),
-        watch::<NetworkPolicy>(Api::all(client.clone()), &unwatched, tracker, stop),
+        {
+            let changed = Arc::new(Notify::new());
+            (watch::<NetworkPolicy>(Api::all(client.clone()), &changed, tracker, stop), changed)
+        },
         watch::<Namespace>(Api::all(client), &unwatched, tracker, stop),
         tracker,
         stop,

@@ -7,13 +7,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use api::netpol::{self, Denied, Endpoint, PodInfo, Port};
+use api::netpol::{self, Compiled, Denied, Endpoint, PodInfo, Port};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ContainerPort, Namespace, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
 use kube::runtime::reflector::Store;
 use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -28,20 +29,34 @@ struct PodEntry {
 /// The cluster's policies, namespaces and pods, as the checks need them.
 #[derive(Clone)]
 pub struct Policies {
-    rules: Store<NetworkPolicy>,
+    /// The cluster's policies, compiled again after every change.
+    rules: Arc<RwLock<Arc<Vec<Compiled>>>>,
     namespaces: Store<Namespace>,
     pods: Arc<RwLock<HashMap<IpAddr, PodEntry>>>,
 }
 
 impl Policies {
-    /// The checks over watched `policies` and `namespaces`; pods are watched here until `stop`.
+    /// The checks over watched `policies` (which signal `changed`) and `namespaces`; pods are watched here until
+    /// `stop`.
     pub(super) fn start(
         client: kube::Client,
-        policies: Store<NetworkPolicy>,
+        (policies, changed): (Store<NetworkPolicy>, Arc<Notify>),
         namespaces: Store<Namespace>,
         tracker: &TaskTracker,
         stop: &CancellationToken,
     ) -> Self {
+        let rules: Arc<RwLock<Arc<Vec<Compiled>>>> = Arc::default();
+        let (compiled, compile_stop) = (rules.clone(), stop.clone());
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = compile_stop.cancelled() => return,
+                    () = changed.notified() => {}
+                }
+                let fresh: Vec<Compiled> = policies.state().iter().map(|p| Compiled::new(p)).collect();
+                *compiled.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+            }
+        });
         let pods: Arc<RwLock<HashMap<IpAddr, PodEntry>>> = Arc::default();
         let (map, stop) = (pods.clone(), stop.clone());
         tracker.spawn(async move {
@@ -73,22 +88,21 @@ impl Policies {
                 () = events => {}
             }
         });
-        Self { rules: policies, namespaces, pods }
+        Self { rules, namespaces, pods }
     }
 
     /// Whether the policies allow the pod at `source` a TCP connection to `destination`.
     pub fn check(&self, source: IpAddr, destination: SocketAddr) -> Result<(), Denied> {
-        let policies = self.rules.state();
+        let policies = self.rules.read().unwrap_or_else(PoisonError::into_inner).clone();
         if policies.is_empty() {
             return Ok(());
         }
-        let refs: Vec<&NetworkPolicy> = policies.iter().map(AsRef::as_ref).collect();
         let pods = self.pods.read().unwrap_or_else(PoisonError::into_inner);
         let (source_labels, destination_labels) =
             (self.namespace_labels(pods.get(&source)), self.namespace_labels(pods.get(&destination.ip())));
         let from = endpoint(&pods, source, &source_labels);
         let to = endpoint(&pods, destination.ip(), &destination_labels);
-        netpol::allowed(&refs, &from, &to, Port { number: destination.port(), protocol: "TCP" })
+        netpol::allowed(&policies, &from, &to, Port { number: destination.port(), protocol: "TCP" })
     }
 
     fn namespace_labels(&self, pod: Option<&PodEntry>) -> BTreeMap<String, String> {
