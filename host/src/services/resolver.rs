@@ -62,22 +62,22 @@ impl Resolver {
         host: &str,
         port: u16,
     ) -> Option<Result<SocketAddr, String>> {
-        let backend = match self.endpoint(namespace, host, port) {
-            Some(Ok(backend)) => backend,
+        let (backend, routed) = match self.endpoint(namespace, host, port) {
+            Some(Ok(backend)) => (backend, true),
             Some(Err(why)) => return Some(Err(why)),
             None => {
                 let ip: IpAddr = host.parse().ok()?;
-                let backend =
-                    Backend { addr: SocketAddr::new(ip, port), node: self.dialer.owner(ip).map(Into::into) };
-                if let Err(why) = self.permit(source, backend.addr) {
-                    return Some(Err(why));
-                }
-                backend.node.as_ref()?;
-                backend
+                let node: Option<Arc<str>> = self.dialer.owner(ip).map(Into::into);
+                let routed = node.is_some();
+                (Backend { addr: SocketAddr::new(ip, port), node }, routed)
             }
         };
         if let Err(why) = self.permit(source, backend.addr) {
             return Some(Err(why));
+        }
+        // Anything but a Service or another node's pod is connected to as asked.
+        if !routed {
+            return None;
         }
         if !self.dialer.tunnels(&backend) {
             return Some(Ok(backend.addr));

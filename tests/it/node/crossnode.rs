@@ -113,7 +113,8 @@ async fn agent_in_network_namespace() {
     agent.shutdown().await;
 }
 
-fn http_pod(name: &str, app: &str, node: &str) -> Pod {
+/// A pod of the `wasi:http` hello component, labelled `app`, on `node`, with sockets.
+pub(super) fn http_pod(name: &str, app: &str, node: &str) -> Pod {
     serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": app},
             "annotations": {"wharf.dev/allow-network": "true"}},
         "spec": {"nodeName": node, "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),

@@ -2,23 +2,16 @@
 //! allows, over `wasi:http` and `wasi:sockets` TCP, on the same node and across nodes; removing it opens the way
 //! again; an ingress policy isolates its pods from callers it does not name.
 
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use serde_json::{Value, json};
 use tests::{PATIENCE, eventually};
 
+use super::crossnode::http_pod;
 use super::serving::request;
-use super::{Cluster, TARGETS, guest, phase, wait_pod};
-
-fn pod(name: &str, app: &str, node: &str) -> Pod {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": app},
-            "annotations": {"wharf.dev/allow-network": "true"}},
-        "spec": {"nodeName": node, "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),
-            "ports": [{"name": "http", "containerPort": 8080}]}]}}))
-    .unwrap()
-}
+use super::{Cluster, phase, wait_pod};
 
 fn policy(name: &str, spec: Value) -> NetworkPolicy {
     serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).unwrap()
@@ -36,7 +29,7 @@ async fn policies_decide_which_connections_guests_may_open() {
         ("db", "db", "node-0"),
         ("other", "other", "node-1"),
     ] {
-        pods.create(&PostParams::default(), &pod(name, app, node)).await.unwrap();
+        pods.create(&PostParams::default(), &http_pod(name, app, node)).await.unwrap();
     }
     let services: Api<Service> = Api::namespaced(client.clone(), "default");
     for name in ["web", "db"] {
