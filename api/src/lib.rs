@@ -6,9 +6,11 @@
 //! - [`selector`]: label selectors (equality and set-based, `matchLabels`/`matchExpressions`) and field selectors.
 //! - [`validation`]: DNS-1123 names, label syntax, required fields and ranges, per kind, as Kubernetes reports them.
 //! - [`defaults`]: the defaults the Kubernetes API server applies on write, and Secret `stringData` folding.
+//! - [`egress`] and [`netpol`]: pods' egress allow-lists and NetworkPolicies, compiled for the node agent's checks.
 //! - [`intstr`]: counts-or-percentages (`maxSurge: 25%`) resolved against a total.
 
 pub mod defaults;
+pub mod egress;
 pub mod intstr;
 pub mod netpol;
 pub mod quantity;

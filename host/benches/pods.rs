@@ -27,7 +27,7 @@ fn sandbox(dir: &std::path::Path, n: usize, args: &[&str]) -> Sandbox {
         env: Vec::new(),
         working_dir: None,
         mounts: Vec::new(),
-        network: false,
+        network: None,
         listening: Arc::default(),
         stdout,
         stderr,
@@ -70,7 +70,7 @@ fn main() {
                         cpu: None,
                         usage: Arc::default(),
                         http: None,
-                        directory: None,
+                        network: None,
                     },
                     Arc::new(Control::new()),
                 )
@@ -98,7 +98,7 @@ fn main() {
                             cpu: None,
                             usage: Arc::default(),
                             http: None,
-                            directory: None,
+                            network: None,
                         },
                         Arc::new(Control::new()),
                     )
@@ -128,7 +128,7 @@ fn main() {
                                 cpu: None,
                                 usage: Arc::default(),
                                 http: None,
-                                directory: None,
+                                network: None,
                             },
                             control,
                         )

@@ -1,7 +1,8 @@
 //! The WASI context of one container run: argv, environment, working directory, preopened volumes, stdio sinks
-//! and the network policy. Nothing else is granted: no inherited environment, no host directories, no sockets
-//! unless the pod asks for them with the [`NETWORK_ANNOTATION`], and even then a guest listens only at its pod's
-//! address on the ports its pod's containers declare ([`Listening`]).
+//! and the network. Nothing else is granted: no inherited environment, no host directories. Sockets reach only
+//! what the pod's [`PodNetwork`] allows (the cluster as its NetworkPolicies say, and outside it only the hosts its
+//! allow-list names), and a guest listens only at its pod's address on the ports its pod's containers declare
+//! ([`Listening`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -10,10 +11,8 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::logs::LogSink;
+use crate::runtime::PodNetwork;
 use crate::volumes::Mount;
-
-/// Pod annotation that grants TCP and UDP sockets (`"true"`); without it every socket is refused.
-pub const NETWORK_ANNOTATION: &str = "wharf.dev/allow-network";
 
 /// Why a sandbox could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +39,8 @@ pub struct Sandbox {
     pub working_dir: Option<String>,
     /// Preopened directories.
     pub mounts: Vec<Mount>,
-    /// Whether sockets are allowed.
-    pub network: bool,
+    /// What sockets may reach; without it (a program run outside a pod) there are no sockets.
+    pub network: Option<Arc<PodNetwork>>,
     /// Where sockets may listen.
     pub listening: Arc<Listening>,
     /// Where stdout goes.
@@ -66,11 +65,18 @@ impl Sandbox {
         if let Some(dir) = &self.working_dir {
             b.initial_cwd(dir);
         }
-        if self.network {
-            let listening = self.listening.clone();
+        if let Some(network) = &self.network {
+            let (listening, network) = (self.listening.clone(), network.clone());
             b.inherit_network().allow_tcp(true).allow_udp(true).allow_ip_name_lookup(true).socket_addr_check(
                 move |addr, usage| {
-                    let allowed = listening.allows(addr, usage);
+                    let allowed = match usage {
+                        // TCP connections were judged, and routed, before they reach this check.
+                        SocketAddrUse::UdpSend => network
+                            .send_datagram(addr)
+                            .inspect_err(|refusal| tracing::debug!(%addr, %refusal, "guest datagram refused"))
+                            .is_ok(),
+                        _ => listening.allows(addr, usage),
+                    };
                     Box::pin(async move { allowed })
                 },
             );

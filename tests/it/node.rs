@@ -2,6 +2,7 @@
 //! node and on three agents joined to one server, and through the real kubectl.
 
 mod crossnode;
+mod egress;
 mod eviction;
 mod hostile;
 mod kubectl;

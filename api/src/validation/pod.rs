@@ -81,7 +81,23 @@ fn validate_pod_metadata_and_spec(pod: &Pod) -> Vec<FieldError> {
     let empty = PodSpec::default();
     let spec = pod.spec.as_ref().unwrap_or(&empty);
     errs.extend(validate_spec(spec, &spec_path, Owner::Pod));
+    errs.extend(validate_wharf_annotations(
+        pod.metadata.annotations.as_ref(),
+        &FieldPath::new("metadata").child("annotations"),
+    ));
     errs
+}
+
+/// The annotations the node agent reads: a pod that would fail to start because of one is refused instead.
+fn validate_wharf_annotations(
+    annotations: Option<&BTreeMap<String, String>>,
+    path: &FieldPath,
+) -> Vec<FieldError> {
+    let key = crate::egress::ALLOWED_HOSTS_ANNOTATION;
+    match (annotations.and_then(|a| a.get(key)), crate::egress::AllowedHosts::of(annotations)) {
+        (Some(value), Err(why)) => vec![FieldError::invalid(&path.key(key), value, why)],
+        _ => Vec::new(),
+    }
 }
 
 /// Validates a pod spec embedded in a template (Deployment, Job, ...) at `path` (`spec.template.spec`).
@@ -98,6 +114,10 @@ pub fn validate_pod_template_spec(template: &PodTemplateSpec, path: &FieldPath) 
     let meta = template.metadata.as_ref();
     errs.extend(validate_labels(meta.and_then(|m| m.labels.as_ref()), &path.child("labels")));
     errs.extend(validate_annotations(meta.and_then(|m| m.annotations.as_ref()), &path.child("annotations")));
+    errs.extend(validate_wharf_annotations(
+        meta.and_then(|m| m.annotations.as_ref()),
+        &path.child("annotations"),
+    ));
     let empty = PodSpec::default();
     let spec = template.spec.as_ref().unwrap_or(&empty);
     errs.extend(validate_pod_spec(spec, &path.child("spec")));

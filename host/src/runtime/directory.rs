@@ -1,7 +1,7 @@
 //! What a pod's guests see of the cluster's network: where a connection to a Service (by name or cluster IP) or
-//! to another node's pod goes, and what a name lookup of a Service answers. The node's Service caches implement
-//! it for one namespace; the runtime consults it for every outgoing `wasi:http` request, `wasi:sockets` TCP
-//! connect and `wasi:sockets/ip-name-lookup` query.
+//! to a pod goes, what a name lookup of a Service answers, and what the NetworkPolicies allow. The node's Service
+//! caches implement it for one pod; the pod's [`PodNetwork`](super::PodNetwork) consults it for every outgoing
+//! `wasi:http` request, `wasi:sockets` connect, datagram and name lookup.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,14 +17,50 @@ pub enum Lookup {
     Unresolvable,
 }
 
+/// Where a connection goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Inside the cluster, allowed by the NetworkPolicies: connect to this address (the endpoint itself, or the
+    /// agent's relay to another node's pod).
+    Inside(SocketAddr),
+    /// Outside the cluster: the pod's allow-list decides, then the policies ([`ServiceDirectory::permit`]).
+    Outside,
+}
+
+/// A transport protocol, as NetworkPolicy ports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// TCP connections.
+    Tcp,
+    /// UDP datagrams.
+    Udp,
+}
+
+impl Protocol {
+    /// Its name in a NetworkPolicy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "TCP",
+            Self::Udp => "UDP",
+        }
+    }
+}
+
 /// A pod's view of the cluster's network.
 pub trait ServiceDirectory: Send + Sync {
     /// The pod's own address: where a guest binding the unspecified address listens.
     fn pod_ip(&self) -> Option<IpAddr>;
 
-    /// Where a connection to `host:port` goes: `None` when it names nothing in the cluster (connect as asked),
-    /// `Some(Err(why))` when it names a Service without a ready endpoint, else the address to connect to.
-    fn route(&self, host: &str, port: u16) -> Option<Result<SocketAddr, String>>;
+    /// Where a TCP connection to `host:port` goes; `Err(why)` when it names a Service without a ready endpoint or
+    /// the policies refuse it.
+    fn route(&self, host: &str, port: u16) -> Result<Route, String>;
+
+    /// Whether the policies allow the pod to reach `destination` (an address outside the cluster, or a pod's for
+    /// UDP); a refusal says why.
+    fn permit(&self, destination: SocketAddr, protocol: Protocol) -> Result<(), String>;
+
+    /// Whether `ip` is in the cluster: a pod's or a Service's address.
+    fn is_inside(&self, ip: IpAddr) -> bool;
 
     /// What a lookup of `name` answers: `None` when it is no Service's name (ask the resolver).
     fn lookup(&self, name: &str) -> Option<Lookup>;

@@ -13,9 +13,9 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::directory::Directory;
 use super::http::HttpServe;
-use super::sockets::Networked;
+use super::network::PodNetwork;
+use super::sockets::{GuestNetwork, Networked};
 use super::stdin::NoticeStdin;
 use super::{Program, TICK};
 use crate::limits::{CpuPacer, CpuQuota, MemoryLimiter};
@@ -39,12 +39,12 @@ pub struct P2State {
     ctx: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    directory: Option<Directory>,
+    network: Option<GuestNetwork>,
 }
 
 impl Networked for P2State {
-    fn directory(&self) -> Option<&Directory> {
-        self.directory.as_ref()
+    fn network(&mut self) -> Option<&mut GuestNetwork> {
+        self.network.as_mut()
     }
 }
 
@@ -66,8 +66,8 @@ pub struct GuestSpec {
     pub usage: Arc<Usage>,
     /// Where an HTTP workload serves (unused by commands).
     pub http: Option<HttpServe>,
-    /// Where the guest's connections to Services and other pods go.
-    pub directory: Option<Directory>,
+    /// What the guest's connections, datagrams and lookups may reach.
+    pub network: Option<Arc<PodNetwork>>,
 }
 
 /// A handle to stop a running guest: first with a notice it may act on (its stdin ends), then for good.
@@ -219,7 +219,7 @@ pub(super) async fn run(
     http_slots: Arc<Semaphore>,
     control: Arc<Control>,
 ) -> Exit {
-    let GuestSpec { mut wasi, memory_limit, cpu, usage, http, directory } = spec;
+    let GuestSpec { mut wasi, memory_limit, cpu, usage, http, network } = spec;
     let pacer = cpu.map(|quota| Arc::new(CpuPacer::new(quota)));
     usage.set_running(true);
     let exit = match (program, http) {
@@ -229,7 +229,7 @@ pub(super) async fn run(
                 memory_limit,
                 cpu: pacer,
                 usage: usage.clone(),
-                directory,
+                network,
                 slots: http_slots,
             };
             super::http::serve(pre, http, instances, &control).await
@@ -242,7 +242,7 @@ pub(super) async fn run(
         (program, _) => {
             wasi.stdin(NoticeStdin::new(control.notice.clone(), control.watches_notice.clone()));
             let limiter = MemoryLimiter::new(memory_limit, usage.clone());
-            let guest = Guest { wasi, limiter, cpu: pacer, directory };
+            let guest = Guest { wasi, limiter, cpu: pacer, network };
             metered(execute(engine, program, guest, &control), &usage).await
         }
     };
@@ -268,11 +268,11 @@ struct Guest {
     wasi: WasiCtxBuilder,
     limiter: MemoryLimiter,
     cpu: Option<Arc<CpuPacer>>,
-    directory: Option<Directory>,
+    network: Option<Arc<PodNetwork>>,
 }
 
 async fn execute(engine: Engine, program: Program, guest: Guest, control: &Control) -> Exit {
-    let Guest { mut wasi, limiter, cpu, directory } = guest;
+    let Guest { mut wasi, limiter, cpu, network } = guest;
     match program {
         Program::Module(pre) => {
             let mut store = Store::new(&engine, P1State { wasi: wasi.build_p1(), limiter });
@@ -292,7 +292,12 @@ async fn execute(engine: Engine, program: Program, guest: Guest, control: &Contr
             judge(outcome, store.data().limiter.refused(), control.stopped())
         }
         Program::Component(pre) => {
-            let state = P2State { ctx: wasi.build(), table: ResourceTable::new(), limiter, directory };
+            let state = P2State {
+                ctx: wasi.build(),
+                table: ResourceTable::new(),
+                limiter,
+                network: network.map(GuestNetwork::new),
+            };
             let mut store = Store::new(&engine, state);
             store.limiter(|s| &mut s.limiter);
             install_slicing(&mut store, &control.stop, cpu.clone());

@@ -29,13 +29,12 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{
-    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::directory::Directory;
 use super::exec::{Control, Exit, ExitReason, install_slicing, killed_exit, metered};
-use super::sockets::Networked;
+use super::network::PodNetwork;
+use super::outgoing::Outgoing;
+use super::sockets::{GuestNetwork, Networked};
 use crate::limits::{CpuPacer, MemoryLimiter};
 use crate::logs::LogSink;
 use crate::stats::Usage;
@@ -51,12 +50,12 @@ pub struct HttpState {
     http: WasiHttpCtx,
     hooks: Outgoing,
     limiter: MemoryLimiter,
-    directory: Option<Directory>,
+    network: Option<GuestNetwork>,
 }
 
 impl Networked for HttpState {
-    fn directory(&self) -> Option<&Directory> {
-        self.directory.as_ref()
+    fn network(&mut self) -> Option<&mut GuestNetwork> {
+        self.network.as_mut()
     }
 }
 
@@ -69,54 +68,6 @@ impl WasiView for HttpState {
 impl WasiHttpView for HttpState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
-    }
-}
-
-/// Outgoing `wasi:http` requests: those to a Service (or another node's pod) go where the pod's directory
-/// routes them, the rest as they are.
-struct Outgoing {
-    directory: Option<Directory>,
-}
-
-type Sent = Box<
-    dyn Future<
-            Output = wasmtime_wasi_http::Result<(
-                hyper::Response<WasiBody>,
-                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-            )>,
-        > + Send,
->;
-
-impl WasiHttpHooks for Outgoing {
-    fn send_request(
-        &mut self,
-        mut request: hyper::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> Sent {
-        drop(response_errors);
-        let routed = request.uri().authority().cloned().and_then(|authority| {
-            let default_port = if request.uri().scheme_str() == Some("https") { 443 } else { 80 };
-            self.directory.as_ref()?.route(authority.host(), authority.port_u16().unwrap_or(default_port))
-        });
-        match routed {
-            Some(Err(why)) => {
-                tracing::debug!(%why, "outgoing request to a Service without endpoints");
-                return Box::new(async { Err(wasmtime_wasi_http::Error::ConnectionRefused) });
-            }
-            Some(Ok(endpoint)) => {
-                let mut parts = request.uri().clone().into_parts();
-                parts.authority = endpoint.to_string().parse().ok();
-                if let Ok(uri) = hyper::Uri::from_parts(parts) {
-                    *request.uri_mut() = uri;
-                }
-            }
-            None => {}
-        }
-        Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
-        })
     }
 }
 
@@ -164,8 +115,8 @@ pub(super) struct Instances {
     pub cpu: Option<Arc<CpuPacer>>,
     /// Where CPU time and memory are counted.
     pub usage: Arc<Usage>,
-    /// Where outgoing connections and requests go.
-    pub directory: Option<Directory>,
+    /// What outgoing requests, connections and lookups may reach.
+    pub network: Option<Arc<PodNetwork>>,
     /// The node's HTTP instance slots, one taken per instance.
     pub slots: Arc<Semaphore>,
 }
@@ -285,9 +236,9 @@ impl Server {
             ctx: wasi.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: Outgoing { directory: self.instances.directory.clone() },
+            hooks: Outgoing { network: self.instances.network.clone() },
             limiter: MemoryLimiter::new(self.instances.memory_limit, self.instances.usage.clone()),
-            directory: self.instances.directory.clone(),
+            network: self.instances.network.clone().map(GuestNetwork::new),
         };
         let mut store = Store::new(&self.instances.engine, state);
         store.limiter(|s| &mut s.limiter);

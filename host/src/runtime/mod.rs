@@ -7,6 +7,8 @@ mod cache;
 mod directory;
 mod exec;
 mod http;
+mod network;
+mod outgoing;
 mod sockets;
 mod stdin;
 
@@ -17,9 +19,10 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::{Program, ProgramKind};
-pub use directory::{Directory, Lookup, ServiceDirectory};
+pub use directory::{Directory, Lookup, Protocol, Route, ServiceDirectory};
 pub use exec::{Control, Exit, ExitReason, GuestSpec};
 pub use http::{ContextFactory, HttpLimits, HttpServe};
+pub use network::{Dial, OnRefused, PodNetwork, Refusal, Resolve};
 
 /// How often the epoch advances: the length of one time slice.
 pub const TICK: Duration = Duration::from_millis(10);

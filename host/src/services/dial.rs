@@ -54,6 +54,16 @@ impl Dialer {
             .is_some_and(|n| in_pod_cidr(&n, ip))
     }
 
+    /// Whether `ip` is a pod's address: in a node's pod range, and not a node's own address (a node may take an
+    /// address of its range, and what listens there, its agent's endpoint included, is no pod).
+    pub fn in_pod_range(&self, ip: IpAddr) -> bool {
+        let is_node = |node: &Node| {
+            let addresses = node.status.as_ref().and_then(|s| s.addresses.as_ref());
+            addresses.into_iter().flatten().any(|a| a.address.parse() == Ok(ip))
+        };
+        self.nodes.find(|n| in_pod_cidr(n, ip)).is_some() && self.nodes.find(is_node).is_none()
+    }
+
     /// The node whose pod range holds `ip`, when it is another node.
     pub fn owner(&self, ip: IpAddr) -> Option<String> {
         let node = self.nodes.find(|n| in_pod_cidr(n, ip))?;

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 /// What policies look at in a pod.
 #[derive(Debug, Clone)]
-struct PodEntry {
+pub struct PodEntry {
     namespace: String,
     labels: BTreeMap<String, String>,
     ports: Vec<ContainerPort>,
@@ -91,18 +91,25 @@ impl Policies {
         Self { rules, namespaces, pods }
     }
 
-    /// Whether the policies allow the pod at `source` a TCP connection to `destination`.
-    pub fn check(&self, source: IpAddr, destination: SocketAddr) -> Result<(), Denied> {
+    /// Whether the policies allow the pod at `source` to reach `destination` over `protocol` (`TCP`, `UDP`).
+    /// The pod is as the cache last saw it, or as `source` describes it when the cache does not know it yet.
+    pub fn check(
+        &self,
+        (source, known): (IpAddr, Option<&PodEntry>),
+        destination: SocketAddr,
+        protocol: &'static str,
+    ) -> Result<(), Denied> {
         let policies = self.rules.read().unwrap_or_else(PoisonError::into_inner).clone();
         if policies.is_empty() {
             return Ok(());
         }
         let pods = self.pods.read().unwrap_or_else(PoisonError::into_inner);
+        let (source_pod, destination_pod) = (pods.get(&source).or(known), pods.get(&destination.ip()));
         let (source_labels, destination_labels) =
-            (self.namespace_labels(pods.get(&source)), self.namespace_labels(pods.get(&destination.ip())));
-        let from = endpoint(&pods, source, &source_labels);
-        let to = endpoint(&pods, destination.ip(), &destination_labels);
-        netpol::allowed(&policies, &from, &to, Port { number: destination.port(), protocol: "TCP" })
+            (self.namespace_labels(source_pod), self.namespace_labels(destination_pod));
+        let from = endpoint(source, source_pod, &source_labels);
+        let to = endpoint(destination.ip(), destination_pod, &destination_labels);
+        netpol::allowed(&policies, &from, &to, Port { number: destination.port(), protocol })
     }
 
     fn namespace_labels(&self, pod: Option<&PodEntry>) -> BTreeMap<String, String> {
@@ -118,13 +125,13 @@ impl Policies {
     }
 }
 
-/// The endpoint at `ip`: a pod when the map knows the address.
+/// The endpoint at `ip`: a pod when one has the address.
 fn endpoint<'a>(
-    pods: &'a HashMap<IpAddr, PodEntry>,
     ip: IpAddr,
+    pod: Option<&'a PodEntry>,
     namespace_labels: &'a BTreeMap<String, String>,
 ) -> Endpoint<'a> {
-    let pod = pods.get(&ip).map(|p| PodInfo {
+    let pod = pod.map(|p| PodInfo {
         namespace: &p.namespace,
         labels: &p.labels,
         namespace_labels,
@@ -134,7 +141,7 @@ fn endpoint<'a>(
 }
 
 /// A pod's address and what policies look at, once it has an address.
-fn entry(pod: &Pod) -> Option<(IpAddr, PodEntry)> {
+pub(super) fn entry(pod: &Pod) -> Option<(IpAddr, PodEntry)> {
     let ip = pod.status.as_ref()?.pod_ip.as_deref()?.parse().ok()?;
     let spec = pod.spec.as_ref();
     let ports = spec

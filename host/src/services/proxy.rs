@@ -98,7 +98,7 @@ impl Proxy {
         let mut refused = false;
         for i in 0..n {
             let backend = &route.backends[(first + i) % n];
-            if let Err(denied) = self.policies.check(peer, backend.addr) {
+            if let Err(denied) = self.policies.check((peer, None), backend.addr, "TCP") {
                 tracing::debug!(service = %route.service, backend = %backend.addr, ?denied, "refused by policy");
                 for policy in denied.policies {
                     self.metrics.count(

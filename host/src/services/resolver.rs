@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::reflector::Store;
 
@@ -13,10 +13,10 @@ use api::netpol::{Denied, Direction};
 
 use super::dial::Dialer;
 use super::links::service_links;
-use super::policy::Policies;
+use super::policy::{self, PodEntry, Policies};
 use super::relay::Relay;
 use super::table::{self, Backend, Memberships};
-use crate::runtime::{Directory, Lookup, ServiceDirectory};
+use crate::runtime::{Directory, Lookup, Protocol, Route, ServiceDirectory};
 
 /// Finds the endpoint a guest's connection to a Service should reach. Cheap to clone.
 #[derive(Clone)]
@@ -36,6 +36,10 @@ impl Resolver {
     pub fn endpoint(&self, namespace: &str, host: &str, port: u16) -> Option<Result<Backend, String>> {
         let service = self.find(namespace, host)?;
         let spec = service.spec.as_ref()?;
+        // An ExternalName Service names a host outside the cluster, reached as that host.
+        if spec.type_.as_deref() == Some("ExternalName") {
+            return None;
+        }
         let (service_namespace, name) = names(&service);
         let Some(service_port) = spec
             .ports
@@ -52,44 +56,50 @@ impl Resolver {
         Some(Ok(backends[self.turn.fetch_add(1, Ordering::Relaxed) % backends.len()].clone()))
     }
 
-    /// Where the guest of the pod at `source` in `namespace` connecting to `host:port` is sent: to a Service's
-    /// endpoint, or to a pod of another node through this agent's relay; `None` for anything else. A connection
-    /// the NetworkPolicies do not allow is refused.
+    /// Where the guest of the pod at `source` in `namespace` connecting to `host:port` over TCP is sent: to a
+    /// Service's endpoint, to a pod of this node, or to a pod of another node through this agent's relay; anything
+    /// else is outside the cluster. A connection the NetworkPolicies do not allow is refused.
     pub fn route(
         &self,
         namespace: &str,
-        source: Option<(IpAddr, &OnDenied)>,
+        source: Option<Source<'_>>,
         host: &str,
         port: u16,
-    ) -> Option<Result<SocketAddr, String>> {
-        let (backend, routed) = match self.endpoint(namespace, host, port) {
-            Some(Ok(backend)) => (backend, true),
-            Some(Err(why)) => return Some(Err(why)),
-            None => {
-                let ip: IpAddr = host.parse().ok()?;
-                let node: Option<Arc<str>> = self.dialer.owner(ip).map(Into::into);
-                let routed = node.is_some();
-                (Backend { addr: SocketAddr::new(ip, port), node }, routed)
+    ) -> Result<Route, String> {
+        let backend = if let Some(backend) = self.endpoint(namespace, host, port) {
+            backend?
+        } else {
+            let Ok(ip) = host.parse::<IpAddr>() else { return Ok(Route::Outside) };
+            if !self.dialer.in_pod_range(ip) {
+                return Ok(Route::Outside);
             }
+            Backend { addr: SocketAddr::new(ip, port), node: self.dialer.owner(ip).map(Into::into) }
         };
-        if let Err(why) = self.permit(source, backend.addr) {
-            return Some(Err(why));
-        }
-        // Anything but a Service or another node's pod is connected to as asked.
-        if !routed {
-            return None;
-        }
+        self.permit(source, backend.addr, Protocol::Tcp)?;
         if !self.dialer.tunnels(&backend) {
-            return Some(Ok(backend.addr));
+            return Ok(Route::Inside(backend.addr));
         }
-        Some(self.relay.address_for(&backend).map_err(|e| format!("cannot relay to {}: {e}", backend.addr)))
+        self.relay
+            .address_for(&backend)
+            .map(Route::Inside)
+            .map_err(|e| format!("cannot relay to {}: {e}", backend.addr))
     }
 
-    /// Whether the NetworkPolicies allow the pod at `source` to connect to `destination`; a refusal is also told
-    /// to the source's `OnDenied`.
-    fn permit(&self, source: Option<(IpAddr, &OnDenied)>, destination: SocketAddr) -> Result<(), String> {
-        let Some((source, denied)) = source else { return Ok(()) };
-        self.policies.check(source, destination).map_err(|refusal| {
+    /// Whether `ip` is a pod's or a Service's address.
+    pub fn is_inside(&self, ip: IpAddr) -> bool {
+        self.dialer.in_pod_range(ip) || self.find("", &ip.to_string()).is_some()
+    }
+
+    /// Whether the NetworkPolicies allow the pod at `source` to reach `destination`; a refusal is also told to
+    /// the source's `OnDenied`.
+    fn permit(
+        &self,
+        source: Option<Source<'_>>,
+        destination: SocketAddr,
+        protocol: Protocol,
+    ) -> Result<(), String> {
+        let Some(Source { ip, pod, denied }) = source else { return Ok(()) };
+        self.policies.check((ip, Some(pod)), destination, protocol.as_str()).map_err(|refusal| {
             let why = describe(&refusal, destination);
             denied(&refusal, &why);
             why
@@ -129,10 +139,16 @@ impl Resolver {
         memberships.get(&(namespace.to_owned(), pod.to_owned())).cloned().unwrap_or_else(|| Arc::from([]))
     }
 
-    /// The directory of the pod at `pod_ip` in `namespace`; `denied` hears of every connection its
+    /// The directory of `pod` (with its address in its status); `denied` hears of every connection its
     /// NetworkPolicies refuse.
-    pub fn directory(&self, namespace: &str, pod_ip: Option<IpAddr>, denied: OnDenied) -> Directory {
-        Arc::new(PodDirectory { resolver: self.clone(), namespace: namespace.to_owned(), pod_ip, denied })
+    pub fn directory(&self, pod: &Pod, denied: OnDenied) -> Directory {
+        let own = policy::entry(pod);
+        Arc::new(PodDirectory {
+            resolver: self.clone(),
+            namespace: pod.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
+            source: own.map(|(ip, own)| (ip, Arc::new(own))),
+            denied,
+        })
     }
 
     /// Whether the cache holds the Service `namespace/name`.
@@ -203,21 +219,45 @@ fn names(service: &Service) -> (&str, &str) {
     )
 }
 
+/// A pod as the source of a connection: its address, what policies look at in it, and who hears of refusals.
+pub struct Source<'a> {
+    ip: IpAddr,
+    pod: &'a PodEntry,
+    denied: &'a OnDenied,
+}
+
 /// The cluster as one pod sees it.
 struct PodDirectory {
     resolver: Resolver,
     namespace: String,
-    pod_ip: Option<IpAddr>,
+    /// The pod's address and what policies look at in it, as it started: its first connections may come before
+    /// the agent's pod cache knows it.
+    source: Option<(IpAddr, Arc<PodEntry>)>,
     denied: OnDenied,
+}
+
+impl PodDirectory {
+    /// The pod as the source of a connection, when it has an address.
+    fn source(&self) -> Option<Source<'_>> {
+        self.source.as_ref().map(|(ip, pod)| Source { ip: *ip, pod, denied: &self.denied })
+    }
 }
 
 impl ServiceDirectory for PodDirectory {
     fn pod_ip(&self) -> Option<IpAddr> {
-        self.pod_ip
+        self.source.as_ref().map(|(ip, _)| *ip)
     }
 
-    fn route(&self, host: &str, port: u16) -> Option<Result<SocketAddr, String>> {
-        self.resolver.route(&self.namespace, self.pod_ip.map(|ip| (ip, &self.denied)), host, port)
+    fn route(&self, host: &str, port: u16) -> Result<Route, String> {
+        self.resolver.route(&self.namespace, self.source(), host, port)
+    }
+
+    fn permit(&self, destination: SocketAddr, protocol: Protocol) -> Result<(), String> {
+        self.resolver.permit(self.source(), destination, protocol)
+    }
+
+    fn is_inside(&self, ip: IpAddr) -> bool {
+        self.resolver.is_inside(ip)
     }
 
     fn lookup(&self, name: &str) -> Option<Lookup> {

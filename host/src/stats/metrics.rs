@@ -35,7 +35,7 @@ pub struct Metrics {
 }
 
 /// What each metric is, for `# HELP` and `# TYPE`.
-const FAMILIES: [(&str, &str, &str); 9] = [
+const FAMILIES: [(&str, &str, &str); 10] = [
     ("wharf_http_requests_total", "counter", "HTTP requests served by a pod, by status code."),
     (
         "wharf_http_request_duration_seconds",
@@ -68,6 +68,12 @@ const FAMILIES: [(&str, &str, &str); 9] = [
         "wharf_network_policy_denied_total",
         "counter",
         "Connections NetworkPolicies refused, per policy and direction (and the pod that opened them, for guests).",
+    ),
+    (
+        "wharf_egress_denied_total",
+        "counter",
+        "Requests, connections, datagrams and lookups refused for naming a destination outside the cluster that \
+         the pod's wharf.dev/allowed-hosts does not list.",
     ),
 ];
 

@@ -113,18 +113,16 @@ async fn agent_in_network_namespace() {
     agent.shutdown().await;
 }
 
-/// A pod of the `wasi:http` hello component, labelled `app`, on `node`, with sockets.
+/// A pod of the `wasi:http` hello component, labelled `app`, on `node`.
 pub(super) fn http_pod(name: &str, app: &str, node: &str) -> Pod {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": app},
-            "annotations": {"wharf.dev/allow-network": "true"}},
+    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": app}},
         "spec": {"nodeName": node, "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),
             "ports": [{"name": "http", "containerPort": 8080}]}]}}))
     .unwrap()
 }
 
 fn echo_pod(name: &str, node: &str) -> Pod {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": "echo"},
-            "annotations": {"wharf.dev/allow-network": "true"}},
+    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": "echo"}},
         "spec": {"nodeName": node, "containers": [{"name": "echo", "image": guest(TARGETS[1], "echo"),
             "args": ["$(POD_IP):7000"], "ports": [{"name": "echo", "containerPort": 7000}],
             "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]}]}}))

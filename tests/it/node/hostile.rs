@@ -88,7 +88,7 @@ async fn node_guests_listen_only_at_their_address_on_declared_ports() {
     let cluster = Cluster::start(1, |_| {}).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let target = listener.local_addr().unwrap().to_string();
-    let pod = json!({"metadata": {"name": "listener", "annotations": {"wharf.dev/allow-network": "true"}},
+    let pod = json!({"metadata": {"name": "listener", "annotations": {"wharf.dev/allowed-hosts": format!("tcp://{target}")}},
         "spec": {"nodeName": "node-0", "restartPolicy": "Never", "containers": [{"name": "main",
             "image": guest(TARGETS[1], "socket"),
             "args": [target, "0.0.0.0:7000", "$(POD_IP):7000", "0.0.0.0:7001", "127.0.0.1:7000", "$(POD_IP):0"],

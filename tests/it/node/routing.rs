@@ -253,8 +253,7 @@ async fn a_tcp_guest_is_reachable_through_a_node_port() {
     .await;
     let client = cluster.server.client();
     let controllers = controllers::Controllers::start(client.clone());
-    let pod = json!({"metadata": {"name": "echo", "labels": {"app": "echo"},
-            "annotations": {"wharf.dev/allow-network": "true"}},
+    let pod = json!({"metadata": {"name": "echo", "labels": {"app": "echo"}},
         "spec": {"nodeName": "node-0", "containers": [{"name": "echo", "image": guest(TARGETS[1], "echo"),
             "args": ["$(POD_IP):7000"], "ports": [{"name": "echo", "containerPort": 7000}],
             "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]}]}});

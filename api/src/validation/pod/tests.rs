@@ -380,3 +380,27 @@ fn nothing_a_client_sends_panics() {
     assert!(!empty.validate().is_empty());
     assert!(!empty.validate_update(&empty).is_empty());
 }
+
+#[test]
+fn a_malformed_egress_allow_list_is_refused() {
+    let key = crate::egress::ALLOWED_HOSTS_ANNOTATION;
+    let bad =
+        with(&pod(), &[("/metadata/annotations", json!({key: "https://api.example.com, db.example.com"}))]);
+    assert_eq!(
+        check_pod(&bad),
+        [format!(
+            "metadata.annotations[{key}]: Invalid value: \"https://api.example.com, db.example.com\": annotation \
+             {key}: \"db.example.com\": expected scheme://host[:port], e.g. https://example.com"
+        )]
+    );
+    let good =
+        with(&pod(), &[("/metadata/annotations", json!({key: "https://api.example.com tcp://db:5432"}))]);
+    assert_eq!(check_pod(&good), Vec::<String>::new());
+    let template: PodTemplateSpec = from_json(json!({
+        "metadata": {"annotations": {key: "ftp://x:21"}},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+    }));
+    let errs = messages(&validate_pod_template_spec(&template, &FieldPath::new("spec").child("template")));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].starts_with(&format!("spec.template.annotations[{key}]: Invalid value")), "{errs:?}");
+}

@@ -3,14 +3,15 @@
 //! `trap` panics mid-request, `status=N` sets the status code, `echo` streams the request body back,
 //! `grow=MIB` allocates that much memory first, `whoami` answers the pod's `HOSTNAME` instead, `health=PATH`
 //! answers 200 when the file holds `ok` and 503 otherwise (for probes), `fetch=AUTHORITY` asks
-//! `http://AUTHORITY/?whoami` and answers `upstream STATUS: BODY`, `tcp=AUTHORITY` sends `ping` over a
+//! `http://AUTHORITY/?whoami` (`fetchs=` over https, a `host=NAME` before it tries to set that `Host` header)
+//! and answers `upstream STATUS: BODY`, `tcp=AUTHORITY` sends `ping` over a
 //! `wasi:sockets` TCP connection (the name looked up through `ip-name-lookup`) and answers `echoed: REPLY` (both
 //! for Service discovery).
 
 use std::io::Write as _;
 
 use wasip2::http::types::{
-    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam, Scheme,
 };
 
 wasip2::http::proxy::export!(Hello);
@@ -28,6 +29,7 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         let mut whoami = false;
         let mut fetched = None;
         let mut echoed = None;
+        let mut host = None;
         for (key, value) in query.split('&').map(|kv| kv.split_once('=').unwrap_or((kv, ""))) {
             match key {
                 "sleep" => std::thread::sleep(std::time::Duration::from_millis(value.parse().unwrap_or(0))),
@@ -35,7 +37,9 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
                 "status" => status = value.parse().unwrap_or(200),
                 "echo" => echo = true,
                 "whoami" => whoami = true,
-                "fetch" => fetched = Some(fetch(value)),
+                "host" => host = Some(value),
+                "fetch" => fetched = Some(fetch(Scheme::Http, value, host)),
+                "fetchs" => fetched = Some(fetch(Scheme::Https, value, host)),
                 "tcp" => echoed = Some(ping(value)),
                 "health" => {
                     let healthy = std::fs::read_to_string(value).is_ok_and(|text| text.trim() == "ok");
@@ -115,12 +119,16 @@ fn ping(authority: &str) -> Result<Vec<u8>, String> {
     Ok(reply)
 }
 
-/// GETs `http://AUTHORITY/?whoami` through the host.
-fn fetch(authority: &str) -> Result<(u16, Vec<u8>), String> {
+/// GETs `SCHEME://AUTHORITY/?whoami` through the host, with `Host: host` when given.
+fn fetch(scheme: Scheme, authority: &str, host: Option<&str>) -> Result<(u16, Vec<u8>), String> {
     use wasip2::http::outgoing_handler;
-    use wasip2::http::types::{OutgoingRequest, Scheme};
-    let request = OutgoingRequest::new(Fields::new());
-    request.set_scheme(Some(&Scheme::Http)).map_err(|()| "bad scheme")?;
+    use wasip2::http::types::OutgoingRequest;
+    let headers = Fields::new();
+    if let Some(host) = host {
+        headers.set("host", &[host.as_bytes().to_vec()]).map_err(|e| format!("Host header: {e:?}"))?;
+    }
+    let request = OutgoingRequest::new(headers);
+    request.set_scheme(Some(&scheme)).map_err(|()| "bad scheme")?;
     request.set_authority(Some(authority)).map_err(|()| "bad authority")?;
     request.set_path_with_query(Some("/?whoami")).map_err(|()| "bad path")?;
     let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;

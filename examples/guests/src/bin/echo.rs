@@ -1,5 +1,5 @@
 //! A TCP echo server (WASIp2 sockets): listens on its argument (`ADDRESS:PORT`, e.g. `$(POD_IP):7000`) and sends
-//! every connection's bytes back, one connection after another. Its pod needs `wharf.dev/allow-network: "true"`.
+//! every connection's bytes back, one connection after another.
 
 use std::io::{Read, Write};
 

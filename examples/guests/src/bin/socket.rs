@@ -2,7 +2,8 @@
 //!
 //! Usage: `socket <host:port to connect to> [<address:port to listen on>...]` (listening on `127.0.0.1:0` when
 //! none is given); each listener prints `listen <address>: OPENED <where it listens>` or `listen <address>:
-//! denied <error>`.
+//! denied <error>`. Last it sends one UDP datagram, `ping`, to the same host and port: `udp send: OPENED` or
+//! `udp send: denied <error>`.
 
 fn main() {
     let target = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:80".to_owned());
@@ -26,6 +27,11 @@ fn main() {
     match std::net::UdpSocket::bind("127.0.0.1:0") {
         Ok(_) => println!("udp: OPENED"),
         Err(e) => println!("udp: denied {e}"),
+    }
+    let sent = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|socket| socket.send_to(b"ping", &target));
+    match sent {
+        Ok(_) => println!("udp send: OPENED"),
+        Err(e) => println!("udp send: denied {e}"),
     }
     println!("socket done");
 }

@@ -26,9 +26,10 @@ use crate::agent::Shared;
 use crate::limits::CpuQuota;
 use crate::logs::{self, LogSink};
 use crate::runtime::{
-    ContextFactory, Control, Exit, ExitReason, GuestSpec, HttpLimits, HttpServe, Program, ProgramKind,
+    ContextFactory, Control, Exit, ExitReason, GuestSpec, HttpLimits, HttpServe, OnRefused, PodNetwork,
+    Program, ProgramKind,
 };
-use crate::sandbox::{self, NETWORK_ANNOTATION, Sandbox};
+use crate::sandbox::{self, Sandbox};
 use crate::volumes::{self, VolumeDir};
 
 /// How often configMap and secret volumes are compared with their source objects.
@@ -364,6 +365,7 @@ impl Task {
             }
         };
         let (stdout, stderr) = (sandbox.stdout.clone(), sandbox.stderr.clone());
+        let network = sandbox.network.clone();
         let http = match program.kind() {
             ProgramKind::HttpHandler => match self.http_serve(spec, sandbox) {
                 Ok(http) => Some(http),
@@ -405,12 +407,10 @@ impl Task {
         self.event(events::Kind::Normal, "Started", &format!("Started container {name}"));
         let runtime = self.shared.runtime.clone();
         let usage = self.shared.usage.container(&uid(&self.pod), &self.namespace, &self.name, &name);
-        let directory =
-            Some(self.shared.services.directory(&self.namespace, self.listening.pod_ip, self.on_denied()));
         Some(async move {
             let run = runtime.run(
                 program,
-                GuestSpec { wasi, memory_limit: memory, cpu, usage, http, directory },
+                GuestSpec { wasi, memory_limit: memory, cpu, usage, http, network },
                 control,
             );
             // The probes live exactly as long as the run.
@@ -559,13 +559,10 @@ impl Task {
         prune_old_runs(&self.placement.logs, &spec.name, restart);
         let (stdout, stderr) = LogSink::pair(&path, self.shared.config.log_limits)
             .map_err(|e| ("CreateContainerError", format!("cannot open the log file: {e}")))?;
-        let network = self
-            .pod
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(NETWORK_ANNOTATION))
-            .is_some_and(|v| v == "true");
+        let allowed =
+            api::egress::AllowedHosts::of(self.pod.metadata.annotations.as_ref()).map_err(config_error)?;
+        let directory = self.shared.services.directory(&self.pod, self.on_denied());
+        let network = Arc::new(PodNetwork::new(directory, allowed, self.on_refused()));
         let image = spec.image.clone().unwrap_or_default();
         let sandbox = Sandbox {
             argv: sandbox::argv(
@@ -576,7 +573,7 @@ impl Task {
             env,
             working_dir: spec.working_dir.clone(),
             mounts,
-            network,
+            network: Some(network),
             listening: self.listening.clone(),
             stdout,
             stderr,
@@ -722,6 +719,18 @@ impl Task {
                 metrics.count("wharf_network_policy_denied_total", labels);
             }
             events.warning(&pod, "NetworkPolicyDenied", why.to_owned());
+        })
+    }
+
+    /// What a destination outside the cluster that the pod's allow-list does not name leaves behind: a count in
+    /// the node's metrics and a Warning event on the pod.
+    fn on_refused(&self) -> OnRefused {
+        let (events, pod, metrics) =
+            (self.shared.events.clone(), self.pod.clone(), self.shared.metrics.clone());
+        let labels = vec![("namespace", self.namespace.clone()), ("pod", self.name.clone())];
+        Arc::new(move |why| {
+            metrics.count("wharf_egress_denied_total", labels.clone());
+            events.warning(&pod, "EgressDenied", why.to_owned());
         })
     }
 
