@@ -3,8 +3,22 @@
 //! caches implement it for one pod; the pod's [`PodNetwork`](super::PodNetwork) consults it for every outgoing
 //! `wasi:http` request, `wasi:sockets` connect, datagram and name lookup.
 
+use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::network::Refusal;
+
+/// A byte stream to a destination.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A connection being opened.
+pub type Opening = Pin<Box<dyn Future<Output = io::Result<Box<dyn Io>>> + Send>>;
 
 /// The answer to a name lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +69,17 @@ pub trait ServiceDirectory: Send + Sync {
     /// the policies refuse it.
     fn route(&self, host: &str, port: u16) -> Result<Route, String>;
 
-    /// Whether the policies allow the pod to reach `destination` (an address outside the cluster, or a pod's for
-    /// UDP); a refusal says why.
+    /// Whether the policies allow the pod to send datagrams to `destination`, a pod's address; a refusal says why.
     fn permit(&self, destination: SocketAddr, protocol: Protocol) -> Result<(), String>;
+
+    /// Whether the pod may reach `destination` outside the cluster (its allow-list aside), and where a guest's
+    /// socket connects for it: the destination itself, or the relay that leaves from the namespace's egress
+    /// address. The policies and the namespace's egress rules decide.
+    fn outside(&self, destination: SocketAddr, protocol: Protocol) -> Result<SocketAddr, Refusal>;
+
+    /// Opens a TCP connection to `destination` outside the cluster, after [`Self::outside`] allowed it: from the
+    /// namespace's egress address when it has one.
+    fn open_outside(&self, destination: SocketAddr) -> Opening;
 
     /// Whether `ip` is in the cluster: a pod's or a Service's address.
     fn is_inside(&self, ip: IpAddr) -> bool;

@@ -19,7 +19,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::{Program, ProgramKind};
-pub use directory::{Directory, Lookup, Protocol, Route, ServiceDirectory};
+pub use directory::{Directory, Io, Lookup, Opening, Protocol, Route, ServiceDirectory};
 pub use exec::{Control, Exit, ExitReason, GuestSpec};
 pub use http::{ContextFactory, HttpLimits, HttpServe};
 pub use network::{Dial, OnRefused, PodNetwork, Refusal, Resolve};

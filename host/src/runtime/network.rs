@@ -32,13 +32,20 @@ pub enum Refusal {
     NotAllowed(String),
     /// On the allow-list, but the policies allow none of its addresses.
     Policy(String),
+    /// Outside the cluster, but the namespace's egress rules forbid it: a protected network without an egress
+    /// address, or an egress address no node can hold.
+    Egress(String),
     /// The name has no address.
     Unresolvable(String),
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (Self::Cluster(why) | Self::NotAllowed(why) | Self::Policy(why) | Self::Unresolvable(why)) = self;
+        let (Self::Cluster(why)
+        | Self::NotAllowed(why)
+        | Self::Policy(why)
+        | Self::Egress(why)
+        | Self::Unresolvable(why)) = self;
         f.write_str(why)
     }
 }
@@ -119,18 +126,23 @@ impl PodNetwork {
             Route::Inside(target) => Ok(target),
             Route::Outside => {
                 self.outside_address(Scheme::Tcp, remote)?;
-                self.directory.permit(remote, Protocol::Tcp).map_err(Refusal::Policy)?;
-                Ok(remote)
+                self.directory.outside(remote, Protocol::Tcp).map_err(|r| self.reported(r))
             }
         }
     }
 
     /// Whether a guest may send datagrams to `remote`.
     pub fn send_datagram(&self, remote: SocketAddr) -> Result<(), Refusal> {
-        if !self.directory.is_inside(remote.ip()) {
-            self.outside_address(Scheme::Udp, remote)?;
+        if self.directory.is_inside(remote.ip()) {
+            return self.directory.permit(remote, Protocol::Udp).map_err(Refusal::Policy);
         }
-        self.directory.permit(remote, Protocol::Udp).map_err(Refusal::Policy)
+        self.outside_address(Scheme::Udp, remote)?;
+        self.directory.outside(remote, Protocol::Udp).map(|_| ()).map_err(|r| self.reported(r))
+    }
+
+    /// Opens a connection to `destination`, an address [`Self::dial`] gave outside the cluster.
+    pub fn open_outside(&self, destination: SocketAddr) -> super::directory::Opening {
+        self.directory.open_outside(destination)
     }
 
     /// Where a `wasi:http` request for `scheme://host:port` goes: routed inside the cluster, or resolved by the
@@ -165,16 +177,28 @@ impl PodNetwork {
         for address in resolved {
             // An allowed name whose answer is a cluster address is judged as the cluster's.
             let verdict = if self.directory.is_inside(address.ip()) {
-                self.directory.route(&address.ip().to_string(), address.port()).map(|_| ())
+                self.directory
+                    .route(&address.ip().to_string(), address.port())
+                    .map(|_| ())
+                    .map_err(Refusal::Policy)
             } else {
-                self.directory.permit(address, Protocol::Tcp)
+                self.directory.outside(address, Protocol::Tcp).map(|_| ())
             };
             match verdict {
                 Ok(()) => allowed.push(address),
-                Err(why) => refusal = Refusal::Policy(why),
+                Err(why) => refusal = why,
             }
         }
-        if allowed.is_empty() { Err(refusal) } else { Ok(allowed) }
+        if allowed.is_empty() { Err(self.reported(refusal)) } else { Ok(allowed) }
+    }
+
+    /// `refusal`, told to the pod's owner when it is the namespace's egress rules' (the policies' are told by the
+    /// directory).
+    fn reported(&self, refusal: Refusal) -> Refusal {
+        if let Refusal::Egress(why) = &refusal {
+            (self.refused)(why);
+        }
+        refusal
     }
 
     /// Whether the allow-list lets a guest reach an address outside the cluster it found itself: by number, or
@@ -230,6 +254,16 @@ mod tests {
                 return Err(format!("NetworkPolicy default/out allows no egress to {destination}"));
             }
             Ok(())
+        }
+        fn outside(&self, destination: SocketAddr, protocol: Protocol) -> Result<SocketAddr, Refusal> {
+            self.permit(destination, protocol).map_err(Refusal::Policy)?;
+            Ok(destination)
+        }
+        fn open_outside(&self, destination: SocketAddr) -> super::super::directory::Opening {
+            Box::pin(async move {
+                let stream = tokio::net::TcpStream::connect(destination).await?;
+                Ok(Box::new(stream) as Box<dyn super::super::directory::Io>)
+            })
         }
         fn is_inside(&self, ip: IpAddr) -> bool {
             ip.to_string().starts_with("10.")

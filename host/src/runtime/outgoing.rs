@@ -14,10 +14,10 @@ use api::egress::Scheme;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::directory::Io;
 use super::network::{Dial, PodNetwork, Refusal};
 
 /// How long connecting, and waiting for a response's first byte, may take unless the guest says otherwise.
@@ -53,11 +53,6 @@ impl WasiHttpHooks for Outgoing {
     }
 }
 
-/// A byte stream to the server, plain or TLS.
-trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
-
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
-
 /// Sends `request` where `network` allows it to go.
 async fn send(
     network: &PodNetwork,
@@ -77,25 +72,24 @@ async fn send(
     let host = authority.host().trim_start_matches('[').trim_end_matches(']');
     let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let scheme = if tls { Scheme::Https } else { Scheme::Http };
-    let addresses = match network.dial(scheme, host, port).await {
-        Ok(Dial::Inside(address)) => vec![address],
-        Ok(Dial::Outside(addresses)) => addresses,
+    let dial = match network.dial(scheme, host, port).await {
+        Ok(dial) => dial,
         Err(refusal) => {
             tracing::debug!(%refusal, "outgoing request refused");
             return Err(match refusal {
                 Refusal::Cluster(_) => Error::ConnectionRefused,
                 Refusal::NotAllowed(_) => Error::HttpRequestDenied,
-                Refusal::Policy(_) => Error::DestinationIpProhibited,
+                Refusal::Policy(_) | Refusal::Egress(_) => Error::DestinationIpProhibited,
                 Refusal::Unresolvable(_) => Error::DestinationNotFound,
             });
         }
     };
     let options = options.unwrap_or_default();
     let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_TIMEOUT);
-    let stream = tokio::time::timeout(connect_timeout, connect(&addresses))
+    let stream = tokio::time::timeout(connect_timeout, connect(network, dial))
         .await
         .map_err(|_| Error::ConnectionTimeout)??;
-    let stream: Box<dyn Stream> = if tls { Box::new(secure(host, stream).await?) } else { Box::new(stream) };
+    let stream: Box<dyn Io> = if tls { Box::new(secure(host, stream).await?) } else { stream };
     let (mut sender, connection) = tokio::time::timeout(
         connect_timeout,
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)),
@@ -124,15 +118,21 @@ async fn send(
     Ok((response, connection))
 }
 
-/// A connection to the first of `addresses` that answers.
-async fn connect(addresses: &[std::net::SocketAddr]) -> Result<TcpStream, Error> {
+/// A connection to where `dial` says: the cluster address, or the first of the outside addresses that answers
+/// (from the namespace's egress address when it has one).
+async fn connect(network: &PodNetwork, dial: Dial) -> Result<Box<dyn Io>, Error> {
+    let addresses = match dial {
+        Dial::Inside(address) => {
+            let stream = TcpStream::connect(address).await.map_err(Error::Connect)?;
+            let _ = stream.set_nodelay(true);
+            return Ok(Box::new(stream));
+        }
+        Dial::Outside(addresses) => addresses,
+    };
     let mut last = Error::ConnectionRefused;
     for address in addresses {
-        match TcpStream::connect(address).await {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
+        match network.open_outside(address).await {
+            Ok(stream) => return Ok(stream),
             Err(e) => last = Error::Connect(e),
         }
     }
@@ -140,7 +140,7 @@ async fn connect(addresses: &[std::net::SocketAddr]) -> Result<TcpStream, Error>
 }
 
 /// TLS over `stream` to `host`, verified against the web's root certificates.
-async fn secure(host: &str, stream: TcpStream) -> Result<impl Stream, Error> {
+async fn secure(host: &str, stream: Box<dyn Io>) -> Result<impl Io + 'static, Error> {
     static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
     let config = CONFIG.get_or_init(|| {
         let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };

@@ -55,7 +55,7 @@ fn ip(address: IpAddress) -> IpAddr {
 fn error_code(refusal: &Refusal) -> ErrorCode {
     match refusal {
         Refusal::Cluster(_) => ErrorCode::ConnectionRefused,
-        Refusal::NotAllowed(_) | Refusal::Policy(_) => ErrorCode::AccessDenied,
+        Refusal::NotAllowed(_) | Refusal::Policy(_) | Refusal::Egress(_) => ErrorCode::AccessDenied,
         Refusal::Unresolvable(_) => ErrorCode::NameUnresolvable,
     }
 }

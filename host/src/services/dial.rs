@@ -4,19 +4,23 @@
 //!
 //! The tunnel is an HTTP/1.1 upgrade on the agent's endpoint, where the kubelet's port would be:
 //! `GET /forward/{ip}/{port}` with `Upgrade: wharf-forward`. The agent connects to its pod first and answers
-//! 101 Switching Protocols only once that worked (502 otherwise), then copies bytes both ways.
+//! 101 Switching Protocols only once that worked (502 otherwise), then copies bytes both ways. Connections from a
+//! namespace's egress address leave from the node that holds it, through the same kind of tunnel:
+//! `GET /egress/{address}/{ip}/{port}`.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::Node;
 use kube::runtime::reflector::Store;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpSocket, TcpStream};
 
 use super::table::Backend;
+use crate::stats::metrics::Metrics;
 
 /// The protocol name of the tunnel's upgrade.
 pub const UPGRADE: &str = "wharf-forward";
@@ -24,22 +28,25 @@ pub const UPGRADE: &str = "wharf-forward";
 /// How long opening a connection may take, tunnel included.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A byte stream to an endpoint.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+pub use crate::runtime::Io;
 
 /// Opens connections to endpoints, knowing which node runs what from the Nodes' `podCIDR`s and how to reach each
 /// node's agent from their `InternalIP` and kubelet port.
 pub struct Dialer {
     node_name: String,
     nodes: Store<Node>,
+    metrics: Arc<Metrics>,
 }
 
 impl Dialer {
-    /// A dialer for the agent of `node_name`.
-    pub fn new(node_name: String, nodes: Store<Node>) -> Self {
-        Self { node_name, nodes }
+    /// A dialer for the agent of `node_name`, counting connections from egress addresses in `metrics`.
+    pub fn new(node_name: String, nodes: Store<Node>, metrics: Arc<Metrics>) -> Self {
+        Self { node_name, nodes, metrics }
+    }
+
+    /// The nodes, as last seen.
+    pub fn nodes(&self) -> Vec<Arc<Node>> {
+        self.nodes.state()
     }
 
     /// Whether `node` is this agent's node (or unnamed).
@@ -79,12 +86,38 @@ impl Dialer {
                     let _ = stream.set_nodelay(true);
                     Ok(Box::new(stream) as Box<dyn Io>)
                 }
-                Some(agent) => tunnel(agent, backend.addr).await,
+                Some(agent) => tunnel(agent, &forward_path(backend.addr)).await,
             }
         };
-        tokio::time::timeout(CONNECT_TIMEOUT, opened)
-            .await
-            .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")))
+        within_timeout(opened).await
+    }
+
+    /// A connection to `destination` outside the cluster from the egress address `source`: bound to it here
+    /// when this node holds it, else through the agent of the node that does.
+    pub async fn open_egress(&self, source: IpAddr, destination: SocketAddr) -> io::Result<Box<dyn Io>> {
+        let holder = super::egress::holder(&self.nodes.state(), source).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, format!("no node can hold egress address {source}"))
+        })?;
+        let opened = async {
+            if holder.metadata.name.as_deref() == Some(self.node_name.as_str()) {
+                return Ok(Box::new(self.leave_from(source, destination).await?) as Box<dyn Io>);
+            }
+            let agent = agent_endpoint(&holder).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotConnected, "the egress node publishes no agent endpoint")
+            })?;
+            tunnel(agent, &format!("/egress/{source}/{}/{}", destination.ip(), destination.port())).await
+        };
+        within_timeout(opened).await
+    }
+
+    /// A TCP connection to `destination` from `source`, an egress address this node holds, counted per address.
+    pub async fn leave_from(&self, source: IpAddr, destination: SocketAddr) -> io::Result<TcpStream> {
+        let socket = if source.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.bind(SocketAddr::new(source, 0))?;
+        let stream = socket.connect(destination).await?;
+        let _ = stream.set_nodelay(true);
+        self.metrics.count("wharf_egress_connections_total", vec![("address", source.to_string())]);
+        Ok(stream)
     }
 
     /// Whether connections to `backend` go through another node's agent.
@@ -98,6 +131,16 @@ impl Dialer {
         let node = self.nodes.find(|n| n.metadata.name.as_deref() == Some(node))?;
         agent_endpoint(&node)
     }
+}
+
+async fn within_timeout(opening: impl Future<Output = io::Result<Box<dyn Io>>>) -> io::Result<Box<dyn Io>> {
+    tokio::time::timeout(CONNECT_TIMEOUT, opening)
+        .await
+        .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")))
+}
+
+fn forward_path(target: SocketAddr) -> String {
+    format!("/forward/{}/{}", target.ip(), target.port())
 }
 
 fn in_pod_cidr(node: &Node, ip: IpAddr) -> bool {
@@ -118,16 +161,13 @@ fn agent_endpoint(node: &Node) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
 }
 
-/// Opens the tunnel to `target` through the agent at `agent`.
-async fn tunnel(agent: SocketAddr, target: SocketAddr) -> io::Result<Box<dyn Io>> {
+/// Opens the tunnel at `path` (`/forward/...` or `/egress/...`) through the agent at `agent`.
+async fn tunnel(agent: SocketAddr, path: &str) -> io::Result<Box<dyn Io>> {
     let stream = TcpStream::connect(agent).await?;
     let _ = stream.set_nodelay(true);
     let mut stream = BufReader::new(stream);
-    let request = format!(
-        "GET /forward/{}/{} HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: {UPGRADE}\r\n\r\n",
-        target.ip(),
-        target.port()
-    );
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: {UPGRADE}\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut status = String::new();
     stream.read_line(&mut status).await?;
@@ -144,7 +184,7 @@ async fn tunnel(agent: SocketAddr, target: SocketAddr) -> io::Result<Box<dyn Io>
     if status.split_whitespace().nth(1) != Some("101") {
         return Err(io::Error::new(
             io::ErrorKind::ConnectionRefused,
-            format!("the node agent at {agent} refused the tunnel to {target}: {}", status.trim()),
+            format!("the node agent at {agent} refused the tunnel {path}: {}", status.trim()),
         ));
     }
     Ok(Box::new(stream))

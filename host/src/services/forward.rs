@@ -1,6 +1,8 @@
-//! The receiving end of the tunnels other nodes open to this node's pods (see [`super::dial`]): `GET
-//! /forward/{ip}/{port}` upgraded to a raw byte stream, on the agent's endpoint. Only addresses of this node's pod
-//! range are forwarded to, so the endpoint is no way into the machine's other services.
+//! The receiving end of the tunnels other nodes' agents open (see [`super::dial`]), upgraded to raw byte streams
+//! on the agent's endpoint: `GET /forward/{ip}/{port}` to this node's pods, and `GET /egress/{source}/{ip}/{port}`
+//! to a destination outside the cluster from an egress address this node holds. Only addresses of this node's
+//! pod range are forwarded to, and only assigned egress addresses this node holds are connected from, so the
+//! endpoint is no way into the machine's other services nor a proxy from any address it has.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -15,44 +17,40 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::dial::{Dialer, UPGRADE};
+use super::dial::{Dialer, Io, UPGRADE};
+use super::egress::{self, EgressAddresses};
 
 struct Forwarder {
     dialer: Arc<Dialer>,
+    egress: EgressAddresses,
+    node_name: String,
     tracker: TaskTracker,
     stop: CancellationToken,
 }
 
-/// The tunnel route, copying each tunnel's bytes in a task of `tracker` until either side closes or `stop`.
-pub fn router(dialer: Arc<Dialer>, tracker: TaskTracker, stop: CancellationToken) -> Router {
-    Router::new().route("/forward/{ip}/{port}", get(forward)).with_state(Arc::new(Forwarder {
-        dialer,
-        tracker,
-        stop,
-    }))
+/// The tunnel routes of node `node_name`, copying each tunnel's bytes in a task of `tracker` until either side
+/// closes or `stop`.
+pub fn router(
+    dialer: Arc<Dialer>,
+    (egress, node_name): (EgressAddresses, String),
+    tracker: TaskTracker,
+    stop: CancellationToken,
+) -> Router {
+    Router::new()
+        .route("/forward/{ip}/{port}", get(forward))
+        .route("/egress/{source}/{ip}/{port}", get(leave))
+        .with_state(Arc::new(Forwarder { dialer, egress, node_name, tracker, stop }))
 }
 
-async fn forward(
-    State(forwarder): State<Arc<Forwarder>>,
-    Path((ip, port)): Path<(IpAddr, u16)>,
-    mut request: Request,
-) -> Response {
+/// Whether `request` asks for the tunnel's upgrade.
+fn upgrading(request: &Request) -> Option<Response> {
     let upgrade = request.headers().get(header::UPGRADE).and_then(|v| v.to_str().ok());
-    if upgrade != Some(UPGRADE) {
-        return (StatusCode::BAD_REQUEST, format!("a tunnel needs `Upgrade: {UPGRADE}`\n")).into_response();
-    }
-    if !forwarder.dialer.owns(ip) {
-        return (StatusCode::FORBIDDEN, format!("{ip} is not an address of this node's pods\n"))
-            .into_response();
-    }
-    let target = SocketAddr::new(ip, port);
-    let mut pod = match TcpStream::connect(target).await {
-        Ok(pod) => pod,
-        Err(e) => {
-            return (StatusCode::BAD_GATEWAY, format!("cannot connect to {target}: {e}\n")).into_response();
-        }
-    };
-    let _ = pod.set_nodelay(true);
+    (upgrade != Some(UPGRADE))
+        .then(|| (StatusCode::BAD_REQUEST, format!("a tunnel needs `Upgrade: {UPGRADE}`\n")).into_response())
+}
+
+/// Answers 101 and copies bytes between the upgraded request and `upstream`.
+fn splice(forwarder: &Forwarder, mut request: Request, mut upstream: impl Io + 'static) -> Response {
     let upgraded = hyper::upgrade::on(&mut request);
     let stop = forwarder.stop.clone();
     forwarder.tracker.spawn(async move {
@@ -60,9 +58,61 @@ async fn forward(
         let mut client = TokioIo::new(upgraded);
         tokio::select! {
             () = stop.cancelled() => {}
-            _ = tokio::io::copy_bidirectional(&mut client, &mut pod) => {}
+            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
         }
     });
     (StatusCode::SWITCHING_PROTOCOLS, [(header::CONNECTION, "Upgrade"), (header::UPGRADE, UPGRADE)])
         .into_response()
+}
+
+/// A connection from the egress address `source`, which this node holds, to `ip:port` outside the cluster.
+async fn leave(
+    State(forwarder): State<Arc<Forwarder>>,
+    Path((source, ip, port)): Path<(IpAddr, IpAddr, u16)>,
+    request: Request,
+) -> Response {
+    if let Some(refused) = upgrading(&request) {
+        return refused;
+    }
+    let holds = egress::holder(&forwarder.dialer.nodes(), source)
+        .is_some_and(|n| n.metadata.name.as_deref() == Some(forwarder.node_name.as_str()));
+    if !forwarder.egress.is_assigned(source) || !holds {
+        return (StatusCode::FORBIDDEN, format!("{source} is not an egress address this node holds\n"))
+            .into_response();
+    }
+    if forwarder.dialer.in_pod_range(ip) {
+        return (StatusCode::FORBIDDEN, format!("{ip} is a pod's address, not outside the cluster\n"))
+            .into_response();
+    }
+    let target = SocketAddr::new(ip, port);
+    match forwarder.dialer.leave_from(source, target).await {
+        Ok(upstream) => splice(&forwarder, request, upstream),
+        Err(e) => {
+            let why = format!("cannot connect to {target} from {source}: {e}\n");
+            (StatusCode::BAD_GATEWAY, why).into_response()
+        }
+    }
+}
+
+async fn forward(
+    State(forwarder): State<Arc<Forwarder>>,
+    Path((ip, port)): Path<(IpAddr, u16)>,
+    request: Request,
+) -> Response {
+    if let Some(refused) = upgrading(&request) {
+        return refused;
+    }
+    if !forwarder.dialer.owns(ip) {
+        return (StatusCode::FORBIDDEN, format!("{ip} is not an address of this node's pods\n"))
+            .into_response();
+    }
+    let target = SocketAddr::new(ip, port);
+    let pod = match TcpStream::connect(target).await {
+        Ok(pod) => pod,
+        Err(e) => {
+            return (StatusCode::BAD_GATEWAY, format!("cannot connect to {target}: {e}\n")).into_response();
+        }
+    };
+    let _ = pod.set_nodelay(true);
+    splice(&forwarder, request, pod)
 }

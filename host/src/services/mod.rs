@@ -5,6 +5,7 @@
 //! computed from watched caches of Services, EndpointSlices, Nodes, NetworkPolicies, Namespaces and Pods.
 
 mod dial;
+mod egress;
 mod forward;
 mod links;
 mod policy;
@@ -20,7 +21,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, Node, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::runtime::reflector::{self, Store};
@@ -31,6 +32,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use egress::{EGRESS_ASSIGNABLE_LABEL, EGRESS_CONFIG, EGRESS_IP_ANNOTATION, PROTECTED_KEY};
 pub use links::service_links;
 pub use resolver::{OnDenied, Resolver};
 pub use table::{Backend, Route, Table, routes};
@@ -60,17 +62,27 @@ pub fn start(
     let slices = watch::<EndpointSlice>(Api::all(client.clone()), &changed, tracker, stop);
     let unwatched = Arc::new(Notify::new());
     let nodes = watch::<Node>(Api::all(client.clone()), &unwatched, tracker, stop);
+    let namespaces = watch::<Namespace>(Api::all(client.clone()), &unwatched, tracker, stop);
+    let egress = egress::EgressAddresses {
+        namespaces: namespaces.clone(),
+        config: watch::<ConfigMap>(
+            Api::namespaced(client.clone(), egress::EGRESS_CONFIG.0),
+            &unwatched,
+            tracker,
+            stop,
+        ),
+    };
     let policies = policy::Policies::start(
         client.clone(),
         {
             let changed = Arc::new(Notify::new());
-            (watch::<NetworkPolicy>(Api::all(client.clone()), &changed, tracker, stop), changed)
+            (watch::<NetworkPolicy>(Api::all(client), &changed, tracker, stop), changed)
         },
-        watch::<Namespace>(Api::all(client), &unwatched, tracker, stop),
+        namespaces,
         tracker,
         stop,
     );
-    let dialer = Arc::new(dial::Dialer::new(node_name.to_owned(), nodes));
+    let dialer = Arc::new(dial::Dialer::new(node_name.to_owned(), nodes, metrics.clone()));
     let relay = Arc::new(relay::Relay::new(dialer.clone(), tracker.clone(), stop.clone()));
     let resolver = Resolver {
         services: services.clone(),
@@ -80,9 +92,11 @@ pub fn start(
         relay: relay.clone(),
         memberships: Arc::default(),
         policies: policies.clone(),
+        egress: egress.clone(),
     };
     let memberships = resolver.memberships.clone();
-    let tunnels = forward::router(dialer.clone(), tracker.clone(), stop.clone());
+    let tunnels =
+        forward::router(dialer.clone(), (egress, node_name.to_owned()), tracker.clone(), stop.clone());
     let proxy = Arc::new(proxy::Proxy {
         address,
         dialer,

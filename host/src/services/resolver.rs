@@ -1,6 +1,7 @@
 //! Service discovery for guests: the names Kubernetes' DNS serves (`svc`, `svc.ns`, `svc.ns.svc`,
 //! `svc.ns.svc.cluster.local`) and cluster IPs, answered from the agent's caches of Services and EndpointSlices.
 
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -12,11 +13,12 @@ use kube::runtime::reflector::Store;
 use api::netpol::{Denied, Direction};
 
 use super::dial::Dialer;
+use super::egress::{self, EGRESS_ASSIGNABLE_LABEL, EGRESS_IP_ANNOTATION, EgressAddresses};
 use super::links::service_links;
 use super::policy::{self, PodEntry, Policies};
-use super::relay::Relay;
+use super::relay::{Relay, Upstream};
 use super::table::{self, Backend, Memberships};
-use crate::runtime::{Directory, Lookup, Protocol, Route, ServiceDirectory};
+use crate::runtime::{Directory, Io, Lookup, Opening, Protocol, Refusal, Route, ServiceDirectory};
 
 /// Finds the endpoint a guest's connection to a Service should reach. Cheap to clone.
 #[derive(Clone)]
@@ -28,6 +30,7 @@ pub struct Resolver {
     pub(super) relay: Arc<Relay>,
     pub(super) memberships: Arc<RwLock<Memberships>>,
     pub(super) policies: Policies,
+    pub(super) egress: EgressAddresses,
 }
 
 impl Resolver {
@@ -80,9 +83,64 @@ impl Resolver {
             return Ok(Route::Inside(backend.addr));
         }
         self.relay
-            .address_for(&backend)
+            .address_for(&Upstream::Endpoint(backend.clone()))
             .map(Route::Inside)
             .map_err(|e| format!("cannot relay to {}: {e}", backend.addr))
+    }
+
+    /// Whether the pod at `source` in `namespace` may reach `destination` outside the cluster over `protocol`,
+    /// and where a guest's socket connects for it: the destination, or the relay that leaves from the namespace's
+    /// egress address. A protected network is reachable only from namespaces with an egress address, and only
+    /// TCP leaves from one.
+    pub fn outside(
+        &self,
+        namespace: &str,
+        source: Option<Source<'_>>,
+        destination: SocketAddr,
+        protocol: Protocol,
+    ) -> Result<SocketAddr, Refusal> {
+        let address = self.egress.address_of(namespace).map_err(Refusal::Egress)?;
+        if address.is_none()
+            && let Some(network) = self.egress.protected(destination.ip())
+        {
+            return Err(Refusal::Egress(format!(
+                "{destination} is in the protected network {network}, which only namespaces with an egress address \
+                 ({EGRESS_IP_ANNOTATION}) may reach; namespace {namespace} has none"
+            )));
+        }
+        self.permit(source, destination, protocol).map_err(Refusal::Policy)?;
+        let Some(address) = address else { return Ok(destination) };
+        if protocol == Protocol::Udp {
+            return Err(Refusal::Egress(format!(
+                "datagrams cannot leave namespace {namespace} from its egress address {address}; only TCP does"
+            )));
+        }
+        if egress::holder(&self.dialer.nodes(), address).is_none() {
+            return Err(Refusal::Egress(format!(
+                "no Ready node labelled {EGRESS_ASSIGNABLE_LABEL} can hold {address}, the egress address of \
+                 namespace {namespace}"
+            )));
+        }
+        self.relay
+            .address_for(&Upstream::Egress { source: address, destination })
+            .map_err(|e| Refusal::Egress(format!("cannot relay to {destination}: {e}")))
+    }
+
+    /// Opens a connection from a pod of `namespace` to `destination` outside the cluster, from the namespace's
+    /// egress address when it has one.
+    pub fn open_outside(&self, namespace: &str, destination: SocketAddr) -> Opening {
+        let (address, dialer) = (self.egress.address_of(namespace), self.dialer.clone());
+        Box::pin(async move {
+            match address {
+                Ok(Some(source)) => dialer.open_egress(source, destination).await,
+                Ok(None) => {
+                    let stream = tokio::net::TcpStream::connect(destination).await?;
+                    let _ = stream.set_nodelay(true);
+                    Ok(Box::new(stream) as Box<dyn Io>)
+                }
+                Err(why) => Err(io::Error::new(io::ErrorKind::PermissionDenied, why)),
+            }
+        })
     }
 
     /// Whether `ip` is a pod's or a Service's address.
@@ -258,6 +316,14 @@ impl ServiceDirectory for PodDirectory {
 
     fn is_inside(&self, ip: IpAddr) -> bool {
         self.resolver.is_inside(ip)
+    }
+
+    fn outside(&self, destination: SocketAddr, protocol: Protocol) -> Result<SocketAddr, Refusal> {
+        self.resolver.outside(&self.namespace, self.source(), destination, protocol)
+    }
+
+    fn open_outside(&self, destination: SocketAddr) -> Opening {
+        self.resolver.open_outside(&self.namespace, destination)
     }
 
     fn lookup(&self, name: &str) -> Option<Lookup> {

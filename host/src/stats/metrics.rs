@@ -35,7 +35,7 @@ pub struct Metrics {
 }
 
 /// What each metric is, for `# HELP` and `# TYPE`.
-const FAMILIES: [(&str, &str, &str); 10] = [
+const FAMILIES: [(&str, &str, &str); 11] = [
     ("wharf_http_requests_total", "counter", "HTTP requests served by a pod, by status code."),
     (
         "wharf_http_request_duration_seconds",
@@ -74,6 +74,11 @@ const FAMILIES: [(&str, &str, &str); 10] = [
         "counter",
         "Requests, connections, datagrams and lookups refused for naming a destination outside the cluster that \
          the pod's wharf.dev/allowed-hosts does not list.",
+    ),
+    (
+        "wharf_egress_connections_total",
+        "counter",
+        "Connections this node opened from the namespaces' egress addresses it holds, per address.",
     ),
 ];
 

@@ -205,3 +205,119 @@ async fn datagrams_go_only_where_the_allow_list_and_the_policies_let_them() {
     let another = tokio::time::timeout(Duration::from_millis(300), receiver.recv_from(&mut datagram)).await;
     assert!(another.is_err(), "only the allowed pod's datagram arrived");
 }
+
+/// A database stand-in on a loopback address that serves only connections from `trusted`: each connection gets
+/// `welcome` or `go away`, and the source address it came from. An HTTP request gets the same as its body.
+async fn guarded_database(at: &str, trusted: std::net::IpAddr) -> SocketAddr {
+    let listener = TcpListener::bind((at, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, peer)) = listener.accept().await {
+            tokio::spawn(async move {
+                let verdict = if peer.ip() == trusted { "welcome" } else { "go away" };
+                let mut first = [0u8; 4];
+                let _ = stream.read_exact(&mut first).await;
+                let answer = if &first == b"GET " {
+                    let body = format!("{verdict} {}", peer.ip());
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    format!("{verdict} {}\n", peer.ip())
+                };
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_namespace_egress_address_reaches_the_guarded_database_from_every_node() {
+    let mut cluster = Cluster::start(3, |_| {}).await;
+    let client = cluster.server.client();
+    let mut options = controllers::Options::default();
+    options.node_lifecycle.grace = Duration::from_secs(3);
+    options.node_lifecycle.eviction = Duration::from_secs(300);
+    options.node_lifecycle.period = Duration::from_millis(250);
+    let controllers = controllers::Controllers::start_with(client.clone(), options);
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    for (name, _) in &cluster.agents {
+        let label = json!({"metadata": {"labels": {"wharf.dev/egress-assignable": ""}}});
+        nodes.patch(name, &PatchParams::default(), &Patch::Merge(&label)).await.unwrap();
+    }
+    let egress_ip: std::net::IpAddr = "127.0.0.50".parse().unwrap();
+    let database = guarded_database("127.0.0.77", egress_ip).await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for (name, annotations) in
+        [("payments", json!({"wharf.dev/egress-ip": egress_ip.to_string()})), ("shop", json!({}))]
+    {
+        let namespace = json!({"metadata": {"name": name, "annotations": annotations}});
+        namespaces.create(&PostParams::default(), &serde_json::from_value(namespace).unwrap()).await.unwrap();
+    }
+    let config: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), "kube-system");
+    let protected =
+        json!({"metadata": {"name": "wharf-egress"}, "data": {"protected-cidrs": "127.0.0.77/32"}});
+    config.create(&PostParams::default(), &serde_json::from_value(protected).unwrap()).await.unwrap();
+
+    // The database is on both namespaces' allow-lists; only the egress address gets past its guard.
+    let allowed = format!("tcp://{database} http://{database}");
+    let mut at = std::collections::BTreeMap::new();
+    for (namespace, node) in [("payments", 0), ("payments", 1), ("payments", 2), ("shop", 0)] {
+        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), namespace);
+        let mut pod = http_pod(&format!("app-{node}"), Some(&allowed));
+        pod.spec.as_mut().unwrap().node_name = Some(format!("node-{node}"));
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+        let running = wait_pod(&pods, &format!("app-{node}"), 60, |p| phase(p) == "Running").await;
+        at.insert((namespace, node), format!("{}:8080", running.status.unwrap().pod_ip.unwrap()));
+    }
+    let ask = async |pod: (&str, usize), query: String| {
+        let (_, body) = request(&at[&pod], "GET", &format!("/?{query}"), b"").await;
+        String::from_utf8_lossy(&body).trim().to_owned()
+    };
+    let welcome = format!("echoed: welcome {egress_ip}");
+    for node in 0..3 {
+        eventually(&format!("payments on node-{node} to reach the database"), PATIENCE, async || {
+            ask(("payments", node), format!("tcp={database}")).await == welcome
+        })
+        .await;
+        let fetched = ask(("payments", node), format!("fetch={database}")).await;
+        assert_eq!(fetched, format!("upstream 200: welcome {egress_ip}"), "over wasi:http from node-{node}");
+    }
+    let refused = ask(("shop", 0), format!("tcp={database}")).await;
+    assert!(refused.starts_with("tcp failed: connect") && refused.contains("ermission denied"), "{refused}");
+    assert_eq!(
+        ask(("shop", 0), format!("fetch={database}")).await,
+        "fetch failed: ErrorCode::DestinationIpProhibited"
+    );
+    let kubectl = cluster.server.kubectl();
+    eventually("the refusal to show in the pod's events", PATIENCE, async || {
+        let described = kubectl.ok(&["describe", "pod", "app-0", "-n", "shop"]).await;
+        described.contains("EgressDenied") && described.contains("protected network 127.0.0.77/32")
+    })
+    .await;
+
+    // The node holding the address is lost: another takes it over, and the namespace gets in again from the nodes
+    // that are left.
+    let mut holder = None;
+    for (i, (name, agent)) in cluster.agents.iter().enumerate() {
+        let metrics = super::http_get(&format!("http://{}/metrics", agent.log_addr())).await;
+        if metrics.contains(&format!("wharf_egress_connections_total{{address=\"{egress_ip}\"}}")) {
+            assert!(holder.is_none(), "one node holds the address");
+            holder = Some((i, name.clone()));
+        }
+    }
+    let (victim, victim_name) = holder.expect("a node holds the egress address");
+    let (_, agent) = cluster.agents.remove(victim);
+    agent.shutdown().await;
+    for node in (0..3).filter(|n| format!("node-{n}") != victim_name) {
+        eventually(
+            &format!("payments on node-{node} to get in again"),
+            Duration::from_secs(30),
+            async || ask(("payments", node), format!("tcp={database}")).await == welcome,
+        )
+        .await;
+    }
+    controllers.shutdown().await;
+}
