@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tests::{PATIENCE, eventually};
 
@@ -129,4 +129,119 @@ async fn policies_decide_which_connections_guests_may_open() {
     let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
     assert!(metrics.contains("outcome=\"denied\"}"), "{metrics}");
     controllers.shutdown().await;
+}
+
+/// One guest's attempt: over `wasi:http` or `wasi:sockets` TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Over {
+    Http,
+    Tcp,
+}
+
+/// Whether the guest serving at `client` reaches `server` (a pod's `ip:port`) over `over`: an HTTP server answers
+/// a TCP `ping` with a 400, which is an answer too.
+async fn reaches(client: &str, server: &str, over: Over) -> bool {
+    let query = match over {
+        Over::Http => format!("/?fetch={server}"),
+        Over::Tcp => format!("/?tcp={server}"),
+    };
+    let (_, body) = request(client, "GET", &query, b"").await;
+    let body = String::from_utf8_lossy(&body);
+    body.starts_with("upstream 200") || body.starts_with("echoed: HTTP/1.1")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_policy_matrix_holds_on_three_nodes_for_http_and_tcp() {
+    let cluster = Cluster::start(3, |_| {}).await;
+    let client = cluster.server.client();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for (name, team) in [("alpha", "a"), ("beta", "b")] {
+        let namespace = json!({"metadata": {"name": name, "labels": {"team": team}}});
+        namespaces.create(&PostParams::default(), &serde_json::from_value(namespace).unwrap()).await.unwrap();
+    }
+    // Clients on every node, one of them in the other namespace; servers on the first and the last node.
+    let layout = [
+        ("alpha", "client-0", "client", 0),
+        ("alpha", "client-1", "client", 1),
+        ("beta", "client-2", "client", 2),
+        ("alpha", "web-0", "web", 0),
+        ("alpha", "web-2", "web", 2),
+    ];
+    let mut at = std::collections::BTreeMap::new();
+    for (namespace, name, app, node) in layout {
+        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), namespace);
+        let mut pod = http_pod(name, app, &format!("node-{node}"));
+        pod.metadata.namespace = Some(namespace.to_owned());
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+        let running = wait_pod(&pods, name, 60, |p| phase(p) == "Running").await;
+        at.insert(name, format!("{}:8080", running.status.unwrap().pod_ip.unwrap()));
+    }
+    let clients = ["client-0", "client-1", "client-2"];
+    let servers = ["web-0", "web-2"];
+    // Waits until every client reaches exactly the servers `allowed` says, over both HTTP and TCP.
+    let holds = async |what: &str, allowed: &dyn Fn(&str, &str) -> bool| {
+        eventually(what, PATIENCE, async || {
+            for client in clients {
+                for server in servers {
+                    for over in [Over::Http, Over::Tcp] {
+                        if reaches(&at[client], &at[server], over).await != allowed(client, server) {
+                            return false;
+                        }
+                    }
+                }
+            }
+            true
+        })
+        .await;
+    };
+    holds("without policies, everyone to reach everyone", &|_, _| true).await;
+
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), "alpha");
+    let web = json!({"matchLabels": {"app": "web"}});
+    // Ingress from the same namespace's clients, on the named port.
+    policies
+        .create(
+            &PostParams::default(),
+            &policy(
+                "web-in",
+                json!({"podSelector": web, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}],
+                    "ports": [{"port": "http"}]}]}),
+            ),
+        )
+        .await
+        .unwrap();
+    holds("only alpha's clients to reach web", &|client, _| client != "client-2").await;
+
+    // A named port the servers do not have admits no one.
+    let closed =
+        json!({"spec": {"ingress": [{"from": [{"podSelector": {}}], "ports": [{"port": "admin"}]}]}});
+    policies.patch("web-in", &PatchParams::default(), &Patch::Merge(&closed)).await.unwrap();
+    holds("a port the servers do not name to keep everyone out", &|_, _| false).await;
+
+    // Another namespace by its labels; then that namespace and a pod label together.
+    let beta =
+        json!({"spec": {"ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "b"}}}]}]}});
+    policies.patch("web-in", &PatchParams::default(), &Patch::Merge(&beta)).await.unwrap();
+    holds("only beta's client to reach web", &|client, _| client == "client-2").await;
+    let both = json!({"spec": {"ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "b"}},
+        "podSelector": {"matchLabels": {"app": "other"}}}]}]}});
+    policies.patch("web-in", &PatchParams::default(), &Patch::Merge(&both)).await.unwrap();
+    holds("a namespace and pod selector no client matches to keep everyone out", &|_, _| false).await;
+    policies.delete("web-in", &DeleteParams::default()).await.unwrap();
+    holds("removing the ingress policy to let everyone in again", &|_, _| true).await;
+
+    // Egress of alpha's clients to the pod ranges, except web-2's address.
+    let web_2 = at["web-2"].split(':').next().unwrap().to_owned();
+    let egress = policy(
+        "clients-out",
+        json!({"podSelector": {"matchLabels": {"app": "client"}}, "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": "127.96.0.0/11", "except": [format!("{web_2}/32")]}}]}]}),
+    );
+    policies.create(&PostParams::default(), &egress).await.unwrap();
+    holds("alpha's clients to reach all but web-2", &|client, server| {
+        client == "client-2" || server != "web-2"
+    })
+    .await;
+    policies.delete("clients-out", &DeleteParams::default()).await.unwrap();
+    holds("removing the egress policy to let everyone out again", &|_, _| true).await;
 }
