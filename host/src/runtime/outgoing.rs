@@ -14,7 +14,9 @@ use api::egress::Scheme;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use tokio::net::TcpStream;
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::net::{TcpSocket, TcpStream};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::directory::Io;
@@ -123,7 +125,7 @@ async fn send(
 async fn connect(network: &PodNetwork, dial: Dial) -> Result<Box<dyn Io>, Error> {
     let addresses = match dial {
         Dial::Inside(address) => {
-            let stream = TcpStream::connect(address).await.map_err(Error::Connect)?;
+            let stream = connect_inside(network.pod_ip(), address).await.map_err(Error::Connect)?;
             let _ = stream.set_nodelay(true);
             return Ok(Box::new(stream));
         }
@@ -137,6 +139,17 @@ async fn connect(network: &PodNetwork, dial: Dial) -> Result<Box<dyn Io>, Error>
         }
     }
     Err(last)
+}
+
+/// A connection to `address` in the cluster, from the pod's own address when both are on this machine (so that
+/// the destination's agent sees which pod it is).
+async fn connect_inside(own: Option<IpAddr>, address: SocketAddr) -> std::io::Result<TcpStream> {
+    let Some(own) = own.filter(|own| super::sockets::from_pod(*own, address)) else {
+        return TcpStream::connect(address).await;
+    };
+    let socket = if own.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.bind(SocketAddr::new(own, 0))?;
+    socket.connect(address).await
 }
 
 /// TLS over `stream` to `host`, verified against the web's root certificates.

@@ -51,6 +51,31 @@ fn ip(address: IpAddress) -> IpAddr {
     }
 }
 
+/// Whether a connection to `target` should leave from the pod's address `own`: when both are this machine's
+/// loopback addresses (a pod here, or the agent's relay), so that the destination's agent sees which pod it is.
+pub(super) fn from_pod(own: IpAddr, target: SocketAddr) -> bool {
+    own.is_loopback() && target.ip().is_loopback() && own.is_ipv4() == target.is_ipv4()
+}
+
+/// Binds the guest's `socket` to `own` (any port) unless the guest bound it already; a bind that fails leaves
+/// the socket to the implicit bind of its connect.
+async fn bind_unbound(
+    sockets: &mut wasmtime_wasi::sockets::WasiSocketsCtxView<'_>,
+    socket: &Resource<TcpSocket>,
+    network: &Resource<Network>,
+    own: IpAddr,
+) {
+    let borrow = || Resource::<TcpSocket>::new_borrow(socket.rep());
+    if HostTcpSocket::local_address(sockets, borrow()).is_ok() {
+        return;
+    }
+    let network = Resource::<Network>::new_borrow(network.rep());
+    let local = SocketAddr::new(own, 0).into();
+    if HostTcpSocket::start_bind(sockets, borrow(), network, local).await.is_ok() {
+        let _ = HostTcpSocket::finish_bind(sockets, borrow());
+    }
+}
+
 /// What a guest is told of a refusal.
 fn error_code(refusal: &Refusal) -> ErrorCode {
     match refusal {
@@ -108,24 +133,32 @@ pub(super) fn add_discovery<T: Networked>(linker: &mut Linker<T>) -> wasmtime::R
         },
     )?;
     let mut tcp = linker.instance(&format!("wasi:sockets/tcp@{SOCKETS}"))?;
-    tcp.func_wrap(
+    tcp.func_wrap_async(
         "[method]tcp-socket.start-connect",
         |mut store, (socket, network, remote): (Resource<TcpSocket>, Resource<Network>, IpSocketAddress)| {
             let remote = SocketAddr::from(remote);
-            let target = match store.data_mut().network().map(|n| n.pod.connect(remote)) {
-                None => remote,
-                Some(Ok(target)) => target,
-                Some(Err(refusal)) => {
-                    tracing::debug!(%remote, %refusal, "guest connection refused");
-                    return Ok((Err(error_code(&refusal)),));
+            let decided = store.data_mut().network().map(|n| (n.pod.connect(remote), n.pod.pod_ip()));
+            Box::new(async move {
+                let target = match decided {
+                    None => remote,
+                    Some((Ok(target), own)) => {
+                        if let Some(own) = own.filter(|own| from_pod(*own, target)) {
+                            bind_unbound(&mut store.data_mut().sockets(), &socket, &network, own).await;
+                        }
+                        target
+                    }
+                    Some((Err(refusal), _)) => {
+                        tracing::debug!(%remote, %refusal, "guest connection refused");
+                        return Ok((Err(error_code(&refusal)),));
+                    }
+                };
+                let mut sockets = store.data_mut().sockets();
+                let started = HostTcpSocket::start_connect(&mut sockets, socket, network, target.into());
+                match started {
+                    Ok(()) => Ok((Ok(()),)),
+                    Err(e) => Ok((Err(network::Host::convert_error_code(&mut sockets, e)?),)),
                 }
-            };
-            let mut sockets = store.data_mut().sockets();
-            let started = HostTcpSocket::start_connect(&mut sockets, socket, network, target.into());
-            match started {
-                Ok(()) => Ok((Ok(()),)),
-                Err(e) => Ok((Err(network::Host::convert_error_code(&mut sockets, e)?),)),
-            }
+            })
         },
     )?;
     tcp.func_wrap_async(

@@ -4,7 +4,9 @@
 //!
 //! The tunnel is an HTTP/1.1 upgrade on the agent's endpoint, where the kubelet's port would be:
 //! `GET /forward/{ip}/{port}` with `Upgrade: wharf-forward`. The agent connects to its pod first and answers
-//! 101 Switching Protocols only once that worked (502 otherwise), then copies bytes both ways. Connections from a
+//! 101 Switching Protocols only once that worked (502 otherwise), then copies bytes both ways. The request names
+//! the client's address (`Wharf-Source`), so that the destination's agent judges the connection by its
+//! NetworkPolicies too. Connections from a
 //! namespace's egress address leave from the node that holds it, through the same kind of tunnel:
 //! `GET /egress/{address}/{ip}/{port}`.
 
@@ -24,6 +26,9 @@ use crate::stats::metrics::Metrics;
 
 /// The protocol name of the tunnel's upgrade.
 pub const UPGRADE: &str = "wharf-forward";
+
+/// The tunnel request's header naming the address the connection comes from.
+pub const SOURCE_HEADER: &str = "wharf-source";
 
 /// How long opening a connection may take, tunnel included.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -77,8 +82,9 @@ impl Dialer {
         node.metadata.name.clone().filter(|name| *name != self.node_name)
     }
 
-    /// A connection to `backend`.
-    pub async fn open(&self, backend: &Backend) -> io::Result<Box<dyn Io>> {
+    /// A connection to `backend` for a client at `source` (a pod's address, or a Service client's), which the
+    /// agent of another node judges again by its policies.
+    pub async fn open(&self, backend: &Backend, source: Option<IpAddr>) -> io::Result<Box<dyn Io>> {
         let opened = async {
             match self.via(backend) {
                 None => {
@@ -86,7 +92,7 @@ impl Dialer {
                     let _ = stream.set_nodelay(true);
                     Ok(Box::new(stream) as Box<dyn Io>)
                 }
-                Some(agent) => tunnel(agent, &forward_path(backend.addr)).await,
+                Some(agent) => tunnel(agent, &forward_path(backend.addr), source).await,
             }
         };
         within_timeout(opened).await
@@ -105,7 +111,8 @@ impl Dialer {
             let agent = agent_endpoint(&holder).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::NotConnected, "the egress node publishes no agent endpoint")
             })?;
-            tunnel(agent, &format!("/egress/{source}/{}/{}", destination.ip(), destination.port())).await
+            tunnel(agent, &format!("/egress/{source}/{}/{}", destination.ip(), destination.port()), None)
+                .await
         };
         within_timeout(opened).await
     }
@@ -161,13 +168,16 @@ fn agent_endpoint(node: &Node) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
 }
 
-/// Opens the tunnel at `path` (`/forward/...` or `/egress/...`) through the agent at `agent`.
-async fn tunnel(agent: SocketAddr, path: &str) -> io::Result<Box<dyn Io>> {
+/// Opens the tunnel at `path` (`/forward/...` or `/egress/...`) through the agent at `agent`, for a client at
+/// `source`.
+async fn tunnel(agent: SocketAddr, path: &str, source: Option<IpAddr>) -> io::Result<Box<dyn Io>> {
     let stream = TcpStream::connect(agent).await?;
     let _ = stream.set_nodelay(true);
     let mut stream = BufReader::new(stream);
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: {UPGRADE}\r\n\r\n");
+    let source = source.map(|ip| format!("{SOURCE_HEADER}: {ip}\r\n")).unwrap_or_default();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: {UPGRADE}\r\n{source}\r\n"
+    );
     stream.write_all(request.as_bytes()).await?;
     let mut status = String::new();
     stream.read_line(&mut status).await?;

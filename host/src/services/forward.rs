@@ -17,13 +17,17 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::dial::{Dialer, Io, UPGRADE};
+use super::dial::{Dialer, Io, SOURCE_HEADER, UPGRADE};
 use super::egress::{self, EgressAddresses};
+use super::policy::Policies;
+use crate::stats::metrics::Metrics;
 
 struct Forwarder {
     dialer: Arc<Dialer>,
     egress: EgressAddresses,
     node_name: String,
+    policies: Policies,
+    metrics: Arc<Metrics>,
     tracker: TaskTracker,
     stop: CancellationToken,
 }
@@ -33,13 +37,14 @@ struct Forwarder {
 pub fn router(
     dialer: Arc<Dialer>,
     (egress, node_name): (EgressAddresses, String),
+    (policies, metrics): (Policies, Arc<Metrics>),
     tracker: TaskTracker,
     stop: CancellationToken,
 ) -> Router {
     Router::new()
         .route("/forward/{ip}/{port}", get(forward))
         .route("/egress/{source}/{ip}/{port}", get(leave))
-        .with_state(Arc::new(Forwarder { dialer, egress, node_name, tracker, stop }))
+        .with_state(Arc::new(Forwarder { dialer, egress, node_name, policies, metrics, tracker, stop }))
 }
 
 /// Whether `request` asks for the tunnel's upgrade.
@@ -107,6 +112,18 @@ async fn forward(
             .into_response();
     }
     let target = SocketAddr::new(ip, port);
+    // The source's agent judged the connection; the destination's judges it again by what it knows.
+    let source = request.headers().get(SOURCE_HEADER).and_then(|v| v.to_str().ok()?.parse::<IpAddr>().ok());
+    if let Some(source) = source
+        && let Err(denied) = forwarder.policies.check((source, None), target, "TCP")
+    {
+        for policy in &denied.policies {
+            let labels = vec![("policy", policy.clone()), ("direction", format!("{:?}", denied.direction))];
+            forwarder.metrics.count("wharf_network_policy_denied_total", labels);
+        }
+        let why = format!("NetworkPolicy {} refuses {source} to {target}\n", denied.policies.join(", "));
+        return (StatusCode::FORBIDDEN, why).into_response();
+    }
     let pod = match TcpStream::connect(target).await {
         Ok(pod) => pod,
         Err(e) => {

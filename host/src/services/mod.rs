@@ -95,8 +95,13 @@ pub fn start(
         egress: egress.clone(),
     };
     let memberships = resolver.memberships.clone();
-    let tunnels =
-        forward::router(dialer.clone(), (egress, node_name.to_owned()), tracker.clone(), stop.clone());
+    let tunnels = forward::router(
+        dialer.clone(),
+        (egress, node_name.to_owned()),
+        (policies.clone(), metrics.clone()),
+        tracker.clone(),
+        stop.clone(),
+    );
     let proxy = Arc::new(proxy::Proxy {
         address,
         dialer,

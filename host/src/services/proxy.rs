@@ -109,7 +109,7 @@ impl Proxy {
                 refused = true;
                 continue;
             }
-            match self.dialer.open(backend).await {
+            match self.dialer.open(backend, Some(peer)).await {
                 Ok(mut upstream) => {
                     let _ = client.set_nodelay(true);
                     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;

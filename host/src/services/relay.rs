@@ -81,12 +81,13 @@ impl Relay {
                         () = token.cancelled() => return,
                         accepted = listener.accept() => accepted,
                     };
-                    let Ok((mut guest, _)) = accepted else { continue };
+                    // Guests connect from their pod's address, which the destination's agent judges.
+                    let Ok((mut guest, peer)) = accepted else { continue };
                     let _ = guest.set_nodelay(true);
                     let (dialer, target, stop) = (dialer.clone(), target.clone(), agent_stop.clone());
                     tracker.spawn(async move {
                         let opened = match &target {
-                            Upstream::Endpoint(backend) => dialer.open(backend).await,
+                            Upstream::Endpoint(backend) => dialer.open(backend, Some(peer.ip())).await,
                             Upstream::Egress { source, destination } => {
                                 dialer.open_egress(*source, *destination).await
                             }

@@ -121,6 +121,29 @@ async fn policies_decide_which_connections_guests_may_open() {
     })
     .await;
     assert!(reaches(other.clone()).await, "the caller is let in");
+    // The destination's agent judges what other agents forward to its pods by the address they name.
+    let agent = cluster.agents[1].1.log_addr();
+    let tunnel = async |source: &str| {
+        let mut stream = tokio::net::TcpStream::connect(agent).await.unwrap();
+        let head = format!(
+            "GET /forward/{}/8080 HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: wharf-forward\r\n\
+             Wharf-Source: {source}\r\n\r\n",
+            addrs["other"]
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 512];
+        let n = tokio::io::AsyncReadExt::read(&mut stream, &mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    };
+    let refused = tunnel(&addrs["web"]).await;
+    assert!(
+        refused.starts_with("HTTP/1.1 403") && refused.contains("NetworkPolicy default/other-in"),
+        "{refused}"
+    );
+    assert!(
+        tunnel(&addrs["caller"]).await.starts_with("HTTP/1.1 101"),
+        "the caller's address is let through"
+    );
     // From outside the cluster, through the node port: not a caller, so not let in.
     eventually("the node port to stop reaching other", PATIENCE, async || {
         super::routing::try_request(&front, "/").await.is_err()
