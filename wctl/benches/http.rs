@@ -14,7 +14,9 @@
 //! pod (each allowing loopback clients, so all of them are evaluated). Last, it scales a Deployment of the
 //! component to 100 idle replicas and reports the agent's resident memory per replica.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -22,39 +24,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, PostParams};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use support::{http_hello, json, root, start};
+use tokio::process::Command;
 
 const CONNECTIONS: [u32; 3] = [1, 16, 64];
 const SECONDS: u32 = 10;
 const IDLE_REPLICAS: usize = 100;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
-}
-
-/// Builds the guests as the tests do and returns the `wasi:http` hello component.
-fn http_hello() -> PathBuf {
-    let target = root().join("target/guests");
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "http-hello",
-            "--manifest-path",
-        ])
-        .arg(root().join("examples/guests/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the guests failed (run scripts/setup.sh)");
-    target.join("wasm32-wasip2/release/http_hello.wasm")
-}
 
 /// wasmtime-cli 48, from `scripts/bench-setup.sh` or the PATH.
 fn wasmtime() -> PathBuf {
@@ -121,24 +96,6 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// Starts `command` and returns it with the first stdout line starting with `prefix`, minus the prefix.
-async fn start(mut command: Command, prefix: &str) -> (Child, String) {
-    let mut child = command.stdout(Stdio::piped()).kill_on_drop(true).spawn().expect("starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut found = String::new();
-    while let Some(line) = lines.next_line().await.expect("stdout") {
-        if let Some(rest) = line.strip_prefix(prefix) {
-            rest.clone_into(&mut found);
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, found)
-}
-
-fn json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("valid object")
-}
-
 async fn wait_running(pods: &Api<Pod>, label: &str, want: usize) {
     for _ in 0..600 {
         let list = pods.list(&kube::api::ListParams::default().labels(label)).await.expect("list");
