@@ -60,23 +60,34 @@ impl Policies {
         let pods: Arc<RwLock<HashMap<IpAddr, PodEntry>>> = Arc::default();
         let (map, stop) = (pods.clone(), stop.clone());
         tracker.spawn(async move {
+            // A relist fills a map of its own, swapped in when complete: until then checks see the old one
+            // rather than a map that knows only some pods.
+            let mut relisted: Option<HashMap<IpAddr, PodEntry>> = None;
             let events = watcher(Api::<Pod>::all(client), watcher::Config::default())
                 .default_backoff()
-                .for_each(|event| {
-                    let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
+                .for_each(move |event| {
                     match event {
-                        Ok(watcher::Event::Init) => map.clear(),
-                        Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => {
+                        Ok(watcher::Event::Init) => relisted = Some(HashMap::new()),
+                        Ok(watcher::Event::InitApply(pod)) => {
+                            if let (Some(fresh), Some((ip, entry))) = (relisted.as_mut(), entry(&pod)) {
+                                fresh.insert(ip, entry);
+                            }
+                        }
+                        Ok(watcher::Event::InitDone) => {
+                            if let Some(fresh) = relisted.take() {
+                                *map.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+                            }
+                        }
+                        Ok(watcher::Event::Apply(pod)) => {
                             if let Some((ip, entry)) = entry(&pod) {
-                                map.insert(ip, entry);
+                                map.write().unwrap_or_else(PoisonError::into_inner).insert(ip, entry);
                             }
                         }
                         Ok(watcher::Event::Delete(pod)) => {
                             if let Some((ip, _)) = entry(&pod) {
-                                map.remove(&ip);
+                                map.write().unwrap_or_else(PoisonError::into_inner).remove(&ip);
                             }
                         }
-                        Ok(watcher::Event::InitDone) => {}
                         Err(error) => {
                             tracing::debug!(%error, "pod watch for network policies failed; retrying");
                         }
