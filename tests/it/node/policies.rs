@@ -121,6 +121,11 @@ async fn policies_decide_which_connections_guests_may_open() {
     })
     .await;
     assert!(reaches(other.clone()).await, "the caller is let in");
+    // The node's address is outside the cluster: no way around the policy through a node port.
+    for from in [&from_web, &caller] {
+        let (_, body) = request(from, "GET", &format!("/?fetch={front}"), b"").await;
+        assert!(String::from_utf8_lossy(&body).contains("fetch failed"), "{from} through {front}");
+    }
     // The destination's agent judges what other agents forward to its pods by the address they name.
     let agent = cluster.agents[1].1.log_addr();
     let tunnel = async |source: &str| {
