@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::http::{self, AppState, HttpOptions};
 use crate::registry::{Registry, ServiceNetwork, WriteOptions, kinds};
+use crate::store::encryption::Encryption;
 use crate::store::{OpenError, Store, StoreOptions};
 
 /// The namespaces every cluster has.
@@ -29,6 +30,9 @@ pub struct ServerConfig {
     pub http: HttpOptions,
     /// Where Services get their cluster IPs and node ports.
     pub services: ServiceNetwork,
+    /// The `EncryptionConfiguration` for resources at rest (kube-apiserver's `--encryption-provider-config`);
+    /// `None` uses `DATA_DIR/encryption-config.yaml`, made with a fresh key for Secrets on first start.
+    pub encryption_config: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -40,9 +44,13 @@ impl ServerConfig {
             store: StoreOptions::default(),
             http: HttpOptions::default(),
             services: ServiceNetwork::default(),
+            encryption_config: None,
         }
     }
 }
+
+/// Where a data directory's own encryption configuration is.
+pub const ENCRYPTION_CONFIG_FILE: &str = "encryption-config.yaml";
 
 /// Why a server could not start. Each message is one line that says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +77,9 @@ pub enum StartError {
     /// Creating the system namespaces failed.
     #[error("cannot create the system namespaces: {0}")]
     Bootstrap(String),
+    /// The encryption configuration is missing or wrong.
+    #[error("encryption configuration: {0}")]
+    Encryption(String),
 }
 
 /// A running API server.
@@ -84,10 +95,21 @@ impl Server {
     /// Opens the store, creates the system namespaces, starts listening and writes `DATA_DIR/kubeconfig`.
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
         let dir = config.data_dir.clone();
-        let options = config.store.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&dir, options))
-            .await
-            .map_err(|e| StartError::Bootstrap(e.to_string()))??;
+        let mut options = config.store.clone();
+        let encryption = config.encryption_config.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            if options.encryption.is_none() {
+                let (path, create) = match encryption {
+                    Some(path) => (path, false),
+                    None => (dir.join(ENCRYPTION_CONFIG_FILE), true),
+                };
+                options.encryption =
+                    Some(Arc::new(Encryption::load(&path, create).map_err(StartError::Encryption)?));
+            }
+            Store::open(&dir, options).map_err(StartError::Store)
+        })
+        .await
+        .map_err(|e| StartError::Bootstrap(e.to_string()))??;
         let registry = Registry::new(store, config.services.clone());
         bootstrap(&registry).await?;
         registry.repair_allocations().await.map_err(|e| StartError::Bootstrap(e.message))?;

@@ -11,6 +11,7 @@ mod controllers_jobs;
 mod controllers_nodes;
 mod controllers_rollout;
 mod crud;
+mod encryption;
 mod endpointslices;
 mod kubectl;
 mod logs;

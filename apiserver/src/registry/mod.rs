@@ -438,7 +438,7 @@ fn admit_error(rt: &ResourceType, name: &str, error: AdmitError) -> ApiError {
 /// An object that was not stored, shaped like a stored one for the response.
 fn dry_run_object(object: Value, rv: u64, select: crate::store::Selectable) -> Arc<StoredObject> {
     let json = serde_json::to_vec(&object).unwrap_or_default().into();
-    Arc::new(StoredObject { json, rv, select })
+    Arc::new(StoredObject { json, rv, select, stale: false })
 }
 
 /// Five characters from Kubernetes' alphabet for `generateName` (no vowels, no confusable digits).

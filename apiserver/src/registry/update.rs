@@ -249,7 +249,8 @@ impl super::Registry {
             let desired = mutate(&old)?;
             let (mut next, warnings) =
                 prepare_update(rt, part, &old, desired, name, options.field_validation)?;
-            if next == old {
+            // An unchanged object is not written again, unless the file holds it in an older form (a key rotation).
+            if next == old && !current.stale {
                 return Ok(Written { object: current, created: false, warnings });
             }
             let claims = if rt.kind == "Service" {

@@ -14,6 +14,7 @@ use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefini
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::encryption::Encryption;
 use super::{EventType, Key, State, StoredObject, WatchEvent, Write, WriteError};
 
 /// key → (resource version, object JSON).
@@ -40,21 +41,25 @@ pub enum OpenError {
     /// The file exists but is not a readable Wharf store.
     #[error("data file is corrupt or not a Wharf store: {0}; move it aside to start empty")]
     Corrupt(String),
+    /// An encrypted object does not open with the configured keys.
+    #[error("cannot decrypt the store: {0}; start with the encryption configuration that wrote it")]
+    Encryption(String),
 }
 
 /// What was on disk at start-up.
 pub struct Loaded {
     pub(super) db: Database,
     pub(super) rv: u64,
-    pub(super) objects: Vec<(Key, Bytes, u64)>,
+    /// Each object's key, JSON, resource version and whether it is stored stale.
+    pub(super) objects: Vec<(Key, Bytes, u64, bool)>,
 }
 
 /// The durable half of the store.
 pub struct Durable;
 
 impl Durable {
-    /// Opens or creates `dir/wharf.redb` and reads every object.
-    pub fn open(dir: &Path) -> Result<Loaded, OpenError> {
+    /// Opens or creates `dir/wharf.redb` and reads every object, decrypting what `encryption` sealed.
+    pub fn open(dir: &Path, encryption: Option<&Encryption>) -> Result<Loaded, OpenError> {
         let io = |e: std::io::Error| OpenError::Io { dir: dir.display().to_string(), message: e.to_string() };
         std::fs::create_dir_all(dir).map_err(io)?;
         let path = dir.join(FILE_NAME);
@@ -83,8 +88,19 @@ impl Durable {
         let mut objects = Vec::new();
         for entry in table.iter().map_err(|e| corrupt(&e))? {
             let (key, value) = entry.map_err(|e| corrupt(&e))?;
-            let (object_rv, json) = value.value();
-            objects.push((Key::from_stored(key.value().to_owned()), Bytes::copy_from_slice(json), object_rv));
+            let (object_rv, stored) = value.value();
+            let key = Key::from_stored(key.value().to_owned());
+            let (json, stale) = match encryption {
+                Some(encryption) => (
+                    encryption.open(&key, stored).map_err(OpenError::Encryption)?,
+                    encryption.stale(&key, stored),
+                ),
+                None if stored.starts_with(b"k8s:enc:") => {
+                    return Err(OpenError::Encryption(format!("{} is encrypted", key.as_str())));
+                }
+                None => (stored.to_vec(), false),
+            };
+            objects.push((key, Bytes::from(json), object_rv, stale));
         }
         drop(table);
         drop(meta);
@@ -112,6 +128,7 @@ pub(super) fn spawn_writer(
     db: Database,
     state: Arc<RwLock<State>>,
     max_batch: usize,
+    encryption: Option<Arc<Encryption>>,
 ) -> Result<WriterHandle, OpenError> {
     let (queue, jobs) = mpsc::channel::<(Write, Reply)>();
     std::thread::Builder::new()
@@ -125,7 +142,7 @@ pub(super) fn spawn_writer(
                         Err(_) => break,
                     }
                 }
-                commit_batch(&db, &state, batch);
+                commit_batch(&db, &state, encryption.as_deref(), batch);
             }
         })
         .map_err(|e| OpenError::Io {
@@ -141,7 +158,12 @@ struct Staged {
     result: Result<Arc<WatchEvent>, WriteError>,
 }
 
-fn commit_batch(db: &Database, state: &RwLock<State>, batch: Vec<(Write, Reply)>) {
+fn commit_batch(
+    db: &Database,
+    state: &RwLock<State>,
+    encryption: Option<&Encryption>,
+    batch: Vec<(Write, Reply)>,
+) {
     let committed =
         |key: &Key| state.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned();
     let base_rv = state.read().unwrap_or_else(std::sync::PoisonError::into_inner).rv;
@@ -176,14 +198,27 @@ fn commit_batch(db: &Database, state: &RwLock<State>, batch: Vec<(Write, Reply)>
                                 (EventType::Deleted, stamp(last, rv, select))
                             }
                         };
-                        if kind == EventType::Deleted {
-                            table.remove(key.as_str())?;
-                            pending.insert(key.clone(), None);
-                        } else {
-                            table.insert(key.as_str(), (rv, object.json.as_ref()))?;
-                            pending.insert(key.clone(), Some(object.clone()));
+                        let stored = match (kind, encryption) {
+                            (EventType::Deleted, _) => Ok(None),
+                            (_, Some(encryption)) => encryption.seal(&key, &object.json).map(Some),
+                            (_, None) => Ok(Some(object.json.to_vec())),
+                        };
+                        match stored {
+                            Ok(None) => {
+                                table.remove(key.as_str())?;
+                                pending.insert(key.clone(), None);
+                                Ok(Arc::new(WatchEvent { rv, kind, key, object, previous: current }))
+                            }
+                            Ok(Some(bytes)) => {
+                                table.insert(key.as_str(), (rv, bytes.as_slice()))?;
+                                pending.insert(key.clone(), Some(object.clone()));
+                                Ok(Arc::new(WatchEvent { rv, kind, key, object, previous: current }))
+                            }
+                            Err(why) => {
+                                rv -= 1;
+                                Err(WriteError::Storage(why))
+                            }
                         }
-                        Ok(Arc::new(WatchEvent { rv, kind, key, object, previous: current }))
                     }
                 };
                 staged.push(Staged { reply, result });
@@ -247,5 +282,5 @@ fn stamp(mut object: Value, rv: u64, select: super::Selectable) -> Arc<StoredObj
         meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
     }
     let json = Bytes::from(serde_json::to_vec(&object).unwrap_or_default());
-    Arc::new(StoredObject { json, rv, select })
+    Arc::new(StoredObject { json, rv, select, stale: false })
 }

@@ -121,7 +121,8 @@ mod tests {
     use crate::store::Selectable;
 
     fn event(rv: u64) -> Arc<WatchEvent> {
-        let object = Arc::new(StoredObject { json: "{}".into(), rv, select: Selectable::default() });
+        let object =
+            Arc::new(StoredObject { json: "{}".into(), rv, select: Selectable::default(), stale: false });
         Arc::new(WatchEvent {
             rv,
             kind: EventType::Added,

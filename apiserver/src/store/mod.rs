@@ -12,6 +12,7 @@
 //! admission, defaulting and the meaning of subresources live in [`crate::registry`].
 
 pub mod durable;
+pub mod encryption;
 pub mod history;
 
 use std::collections::BTreeMap;
@@ -67,6 +68,9 @@ pub struct StoredObject {
     pub rv: u64,
     /// The values selectors look at, extracted once on write.
     pub select: Selectable,
+    /// Whether the file holds it in a form the encryption configuration would not write now (plain, or sealed
+    /// with a key that is no longer the first): an update rewrites it even when nothing changed.
+    pub stale: bool,
 }
 
 impl StoredObject {
@@ -176,11 +180,13 @@ pub struct StoreOptions {
     pub watcher_buffer: usize,
     /// The most writes committed in one redb transaction.
     pub max_batch: usize,
+    /// How resources are encrypted in the file; `None` stores everything plain.
+    pub encryption: Option<Arc<encryption::Encryption>>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { history_events: 20_000, watcher_buffer: 8_192, max_batch: 512 }
+        Self { history_events: 20_000, watcher_buffer: 8_192, max_batch: 512, encryption: None }
     }
 }
 
@@ -197,18 +203,18 @@ impl Store {
     /// Blocking: call it from a blocking context at start-up.
     pub fn open(dir: &Path, options: StoreOptions) -> Result<Self, OpenError> {
         let (events, _) = broadcast::channel(options.watcher_buffer.max(16));
-        let loaded = durable::Durable::open(dir)?;
+        let loaded = durable::Durable::open(dir, options.encryption.as_deref())?;
         let mut state = State { history: History::new(options.history_events, events), ..State::default() };
         state.rv = loaded.rv;
         state.history.reset(loaded.rv);
-        for (key, json, rv) in loaded.objects {
+        for (key, json, rv, stale) in loaded.objects {
             let value: Value = serde_json::from_slice(&json)
                 .map_err(|e| OpenError::Corrupt(format!("object {} is not JSON: {e}", key.as_str())))?;
             let select = crate::registry::selectable_for_key(&key, &value);
-            state.objects.insert(key, Arc::new(StoredObject { json, rv, select }));
+            state.objects.insert(key, Arc::new(StoredObject { json, rv, select, stale }));
         }
         let state = Arc::new(RwLock::new(state));
-        let writer = durable::spawn_writer(loaded.db, state.clone(), options.max_batch)?;
+        let writer = durable::spawn_writer(loaded.db, state.clone(), options.max_batch, options.encryption)?;
         Ok(Self { state, writer })
     }
 

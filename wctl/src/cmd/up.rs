@@ -19,6 +19,10 @@ pub struct UpArgs {
     /// ~/.local/share/wharf on Linux].
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The EncryptionConfiguration for Secrets at rest (kube-apiserver's flag) [default: DATA_DIR/
+    /// encryption-config.yaml, made with a fresh key on first start].
+    #[arg(long, value_name = "FILE")]
+    encryption_provider_config: Option<PathBuf>,
     /// Manifests (multi-document YAML) to create or update once the cluster is up.
     #[arg(long = "apply", short = 'f', value_name = "FILE")]
     apply: Vec<PathBuf>,
@@ -68,6 +72,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let controller_options = args.controllers.options()?;
     let node_ipam = args.controllers.node_ipam()?;
     let mut config = ServerConfig::new(args.listen, &data_dir);
+    config.encryption_config = args.encryption_provider_config;
     config.services = ServiceNetwork {
         cluster_ip_range: args.service_cluster_ip_range.trunc(),
         node_ports: args.service_node_port_range.clone(),
