@@ -98,6 +98,10 @@ impl Server {
         let mut options = config.store.clone();
         let encryption = config.encryption_config.clone();
         let store = tokio::task::spawn_blocking(move || {
+            // The directory first: a data directory that cannot be one is the reason to give, not the key file.
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                StartError::Store(OpenError::Io { dir: dir.display().to_string(), message: e.to_string() })
+            })?;
             if options.encryption.is_none() {
                 let (path, create) = match encryption {
                     Some(path) => (path, false),
