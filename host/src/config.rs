@@ -21,6 +21,8 @@ pub struct NodeConfig {
     /// PEM files of CA certificates trusted for https:// images besides Mozilla's roots, for self-hosted
     /// registries.
     pub image_ca_files: Vec<PathBuf>,
+    /// Which modules may run: the trusted keys, and whether trust is required (see [`crate::trust`]).
+    pub trust: crate::trust::Trust,
     /// CPU capacity in millicores (default: the machine's cores).
     pub cpu_millis: Option<u64>,
     /// Memory capacity in bytes (default: the machine's memory).
@@ -60,6 +62,7 @@ impl NodeConfig {
         Self {
             images_dir: data_dir.join("images"),
             image_ca_files: Vec::new(),
+            trust: crate::trust::Trust::default(),
             data_dir,
             cpu_millis: None,
             memory_bytes: None,

@@ -206,6 +206,18 @@ impl Puller {
         })
     }
 
+    /// Where the signature file of a module read from the node's disk would be: `<module>.sig`.
+    pub fn signature_file(&self, image: &str) -> Option<PathBuf> {
+        let path = match split(image).ok()?.0 {
+            Source::File(path) => PathBuf::from(path),
+            Source::Named(name) => resolve_name(&self.images_dir, name)?,
+            Source::Http(_) => return None,
+        };
+        let mut name = path.file_name()?.to_os_string();
+        name.push(".sig");
+        Some(path.with_file_name(name))
+    }
+
     /// Reads an image and checks its pin.
     pub async fn pull(&self, image: &str) -> Result<Image, Error> {
         let (source, pin) = split(image)?;

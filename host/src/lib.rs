@@ -27,6 +27,7 @@ pub mod sandbox;
 pub mod services;
 pub mod sources;
 pub mod stats;
+pub mod trust;
 pub mod volumes;
 
 pub use agent::Agent;

@@ -14,6 +14,7 @@ mod routing;
 mod scheduled;
 mod serving;
 mod termination;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -30,6 +30,12 @@ enum Command {
     Scheduler(cmd::scheduler::SchedulerArgs),
     /// Run the controllers (ReplicaSet, Deployment, garbage collection) against a remote API server.
     Controllers(cmd::controllers::ControllersArgs),
+    /// Make an ed25519 key pair for signing modules.
+    Keygen(cmd::trust::KeygenArgs),
+    /// Sign a module with a private key: nodes that require trusted modules run it.
+    Sign(cmd::trust::SignArgs),
+    /// Check a module's signature against a public key.
+    Verify(cmd::trust::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +59,9 @@ fn main() -> ExitCode {
             Command::Node(args) => cmd::node::run(args).await,
             Command::Scheduler(args) => cmd::scheduler::run(args).await,
             Command::Controllers(args) => cmd::controllers::run(args).await,
+            Command::Keygen(args) => cmd::trust::keygen(&args),
+            Command::Sign(args) => cmd::trust::sign(&args),
+            Command::Verify(args) => cmd::trust::verify(&args),
         }
     });
     match result {

@@ -56,6 +56,12 @@ impl EgressAddresses {
         }
     }
 
+    /// The labels of the namespace `name`, when the cache holds it.
+    pub fn namespace_labels(&self, name: &str) -> Option<BTreeMap<String, String>> {
+        let found = self.namespaces.find(|n| n.metadata.name.as_deref() == Some(name))?;
+        Some(found.metadata.labels.clone().unwrap_or_default())
+    }
+
     /// Whether some namespace has `address` as its egress address.
     pub fn is_assigned(&self, address: IpAddr) -> bool {
         let text = address.to_string();

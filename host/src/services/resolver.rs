@@ -143,6 +143,11 @@ impl Resolver {
         })
     }
 
+    /// The labels of the namespace `name` as last seen, when the cache holds it.
+    pub fn namespace_labels(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        self.egress.namespace_labels(name)
+    }
+
     /// Whether `ip` is a pod's or a Service's address.
     pub fn is_inside(&self, ip: IpAddr) -> bool {
         self.dialer.in_pod_range(ip) || self.find("", &ip.to_string()).is_some()

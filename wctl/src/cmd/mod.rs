@@ -3,6 +3,7 @@
 pub mod controllers;
 pub mod node;
 pub mod scheduler;
+pub mod trust;
 pub mod up;
 
 use std::path::Path;

@@ -26,6 +26,8 @@ pub struct NodeArgs {
     /// PEM file of CA certificates to trust for https:// images besides the public roots (repeatable).
     #[arg(long = "image-ca", value_name = "FILE")]
     image_ca: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: super::trust::TrustFlags,
     /// Directory under which hostPath volumes are allowed (repeatable); none by default.
     #[arg(long = "allow-host-path", value_name = "DIR")]
     allow_host_path: Vec<PathBuf>,
@@ -99,7 +101,9 @@ fn parse_pod_cidr(text: &str) -> Result<Ipv4Net, String> {
 
 pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let client = super::client_from_kubeconfig(&args.kubeconfig).await?;
-    let agent = host::Agent::start(client, args.config()).await.context("cannot start the node agent")?;
+    let mut config = args.config();
+    config.trust = args.trust.trust()?;
+    let agent = host::Agent::start(client, config).await.context("cannot start the node agent")?;
     println!("node {} joined; logs at http://{}", args.node_name, agent.log_addr());
     super::up::shutdown_signal().await;
     eprintln!("shutting down");

@@ -48,6 +48,8 @@ pub struct UpArgs {
     /// PEM file of CA certificates to trust for https:// images besides the public roots (repeatable).
     #[arg(long = "image-ca", value_name = "FILE")]
     image_ca: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: super::trust::TrustFlags,
     /// Run no local node agent: pods run on nodes joined with `wctl node` (k3s' --disable-agent).
     #[arg(long)]
     disable_agent: bool,
@@ -100,6 +102,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         node.node_port_address = args.node_port_address;
         node.log_listen = SocketAddr::new(args.node_ip, 0);
         node.image_ca_files = args.image_ca;
+        node.trust = args.trust.trust()?;
         Some(host::Agent::start(client, node).await.context("cannot start the local node agent")?)
     };
     for file in &args.apply {

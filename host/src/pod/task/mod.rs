@@ -645,7 +645,7 @@ impl Task {
             let reference = spec.image.clone().unwrap_or_default();
             let mut delay = self.shared.config.backoff.initial.min(Duration::from_secs(10));
             loop {
-                match self.pull(&reference).await {
+                match self.pull(&spec.name, &reference).await {
                     Ok((digest, program)) => {
                         self.programs[index] = Some(program);
                         let container = self.container_mut(index);
@@ -687,8 +687,13 @@ impl Task {
         }
     }
 
-    async fn pull(&mut self, reference: &str) -> Result<(String, Program), (&'static str, String)> {
+    async fn pull(
+        &mut self,
+        container: &str,
+        reference: &str,
+    ) -> Result<(String, Program), (&'static str, String)> {
         let image = self.shared.images.pull(reference).await.map_err(|e| (e.reason(), e.to_string()))?;
+        self.trusted(container, reference, &image.digest).await?;
         if !self.shared.runtime.loaded(&image.digest) && self.reported.is_none() {
             // Compiling takes a while: show ContainerCreating meanwhile.
             self.report().await;
@@ -700,6 +705,48 @@ impl Task {
             other => ("InvalidImage", other.to_string()),
         })?;
         Ok((image.digest, program))
+    }
+
+    /// Whether the module `digest` of `container` may run here (see [`crate::trust`]): refused before it is
+    /// compiled, with the reason CRI runtimes give a module that fails signature policy.
+    async fn trusted(
+        &self,
+        container: &str,
+        reference: &str,
+        digest: &str,
+    ) -> Result<(), (&'static str, String)> {
+        let trust = &self.shared.config.trust;
+        let cached = self.shared.services.namespace_labels(&self.namespace);
+        let labels = if let Some(labels) = cached {
+            labels
+        } else {
+            // A namespace the cache has not seen yet is read, never assumed not to require trust.
+            let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.shared.client.clone());
+            let namespace = namespaces.get(&self.namespace).await.map_err(|e| {
+                ("SignatureValidationFailed", format!("cannot read namespace {}: {e}", self.namespace))
+            })?;
+            namespace.metadata.labels.unwrap_or_default()
+        };
+        let label = labels.get(crate::trust::REQUIRE_LABEL);
+        let required = label.map(String::as_str) == Some("required");
+        let pinned = reference.contains("@sha256:");
+        let annotation = self
+            .pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(&format!("{}{container}", crate::trust::SIGNATURE_ANNOTATION)))
+            .cloned();
+        let signature = match annotation {
+            Some(signature) => Some(signature),
+            None => match self.shared.images.signature_file(reference) {
+                Some(file) => tokio::fs::read_to_string(file).await.ok(),
+                None => None,
+            },
+        };
+        trust
+            .judge(required, pinned, digest, signature.as_deref())
+            .map_err(|why| ("SignatureValidationFailed", why))
     }
 
     /// What a connection the pod's NetworkPolicies refuse leaves behind: a count per policy in the node's metrics
