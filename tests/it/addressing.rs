@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::LogParams;
 use serde_json::json;
-use tests::TestServer;
+use tests::{PATIENCE, TestServer, eventually};
 
 use crate::node::{TARGETS, guest, phase, wait_pod};
 
@@ -57,8 +57,12 @@ async fn node_ipam_gives_each_node_a_range_and_each_pod_an_address_inside_it() {
     }
     let mut ranges = Vec::new();
     for i in 0..2 {
-        let node = nodes.get(&format!("node-{i}")).await.unwrap();
-        let range = pod_cidr(&node).expect("IPAM assigned a range before the node's pods could start");
+        // IPAM assigns ranges as it sees nodes register; the pods' addresses below show none started before.
+        let node = eventually("IPAM to assign the node a range", PATIENCE, async || {
+            nodes.get(&format!("node-{i}")).await.ok().filter(|n| pod_cidr(n).is_some())
+        })
+        .await;
+        let range = pod_cidr(&node).expect("a range");
         assert_eq!(range.prefix_len(), 18, "{range}");
         assert_eq!(node.spec.as_ref().unwrap().pod_cidrs, Some(vec![range.to_string()]));
         ranges.push(range);
