@@ -206,16 +206,20 @@ impl Puller {
         })
     }
 
-    /// Where the signature file of a module read from the node's disk would be: `<module>.sig`.
-    pub fn signature_file(&self, image: &str) -> Option<PathBuf> {
+    /// The signature published beside a module: the file `<module>.sig` next to one on the node's disk, or the
+    /// URL `<url>.sig` of a downloaded one; `None` when there is none.
+    pub async fn signature(&self, image: &str) -> Option<String> {
         let path = match split(image).ok()?.0 {
             Source::File(path) => PathBuf::from(path),
             Source::Named(name) => resolve_name(&self.images_dir, name)?,
-            Source::Http(_) => return None,
+            Source::Http(url) => {
+                let bytes = fetch(&self.client, &format!("{url}.sig")).await.ok()?;
+                return String::from_utf8(bytes).ok();
+            }
         };
         let mut name = path.file_name()?.to_os_string();
         name.push(".sig");
-        Some(path.with_file_name(name))
+        tokio::fs::read_to_string(path.with_file_name(name)).await.ok()
     }
 
     /// Reads an image and checks its pin.

@@ -1,8 +1,8 @@
 //! Trusted modules: a node (`--require-trusted-modules`), or a namespace labelled [`REQUIRE_LABEL`]`: required`,
 //! runs only modules that are pinned by digest in the pod (`image: ...@sha256:<hex>`) or signed by one of the
 //! node's trusted keys. A signature is ed25519 over [`signed_message`] of the module's SHA-256 digest, in base64,
-//! found in the pod annotation [`SIGNATURE_ANNOTATION`]`<container>` or in a file `<module>.sig` next to a module
-//! read from the node's disk. Keys are files of one base64 line: the 32-byte public key (`.pub`), or the PKCS#8
+//! found in the pod annotation [`SIGNATURE_ANNOTATION`]`<container>`, or published beside the module: the file
+//! `<module>.sig` next to one on the node's disk, or `<url>.sig` for a downloaded one. Keys are files of one base64 line: the 32-byte public key (`.pub`), or the PKCS#8
 //! document of the private key (`.key`, for `wctl sign`). The check runs after the module is read and before it is
 //! compiled, so no code of a refused module runs.
 

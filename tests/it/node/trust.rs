@@ -39,6 +39,21 @@ async fn only_pinned_or_signed_modules_run_where_trust_is_required() {
     std::fs::copy(&hello, &beside).unwrap();
     std::fs::write(keys.path().join("hello.wasm.sig"), host::trust::sign(&private, &digest).unwrap())
         .unwrap();
+    // A web server publishing the module with its signature, and another copy without one.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let web = listener.local_addr().unwrap();
+    let (module, published) = (std::fs::read(&hello).unwrap(), host::trust::sign(&private, &digest).unwrap());
+    let app = axum::Router::new()
+        .route(
+            "/signed.wasm",
+            axum::routing::get({
+                let module = module.clone();
+                move || async move { module }
+            }),
+        )
+        .route("/signed.wasm.sig", axum::routing::get(move || async move { published }))
+        .route("/bare.wasm", axum::routing::get(move || async move { module }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let (stranger, _) = host::trust::generate().unwrap();
     let signature = host::trust::sign(&private, &digest).unwrap();
     let other_module = host::trust::sign(&private, &"0".repeat(64)).unwrap();
@@ -46,6 +61,8 @@ async fn only_pinned_or_signed_modules_run_where_trust_is_required() {
         ("signed", hello.clone(), json!({"wharf.dev/signature.main": signature}), true),
         ("pinned", format!("{hello}@sha256:{digest}"), json!({}), true),
         ("beside", beside.display().to_string(), json!({}), true),
+        ("published", format!("http://{web}/signed.wasm"), json!({}), true),
+        ("bare", format!("http://{web}/bare.wasm"), json!({}), false),
         ("unsigned", hello.clone(), json!({}), false),
         (
             "stranger",
@@ -73,8 +90,8 @@ async fn only_pinned_or_signed_modules_run_where_trust_is_required() {
                 .unwrap()
                 .message
                 .unwrap_or_default();
-            let expected =
-                if name == "unsigned" { "neither pinned by digest nor signed" } else { "does not verify" };
+            let unsigned = name == "unsigned" || name == "bare";
+            let expected = if unsigned { "neither pinned by digest nor signed" } else { "does not verify" };
             assert!(message.contains(expected), "{name}: {message}");
             let logs = cluster.logs(0, name, "main", "").await;
             assert!(!logs.contains("hello"), "{name} never ran: {logs}");

@@ -739,10 +739,7 @@ impl Task {
             .cloned();
         let signature = match annotation {
             Some(signature) => Some(signature),
-            None => match self.shared.images.signature_file(reference) {
-                Some(file) => tokio::fs::read_to_string(file).await.ok(),
-                None => None,
-            },
+            None => self.shared.images.signature(reference).await,
         };
         trust
             .judge(required, pinned, digest, signature.as_deref())
