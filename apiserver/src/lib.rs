@@ -20,5 +20,6 @@ pub mod server;
 pub mod store;
 
 pub use error::ApiError;
+pub use http::audit::AuditConfig;
 pub use registry::ServiceNetwork;
 pub use server::{Server, ServerConfig, StartError};

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::http::audit::{Audit, AuditConfig, audited};
 use crate::http::{self, AppState, HttpOptions};
 use crate::registry::{Registry, ServiceNetwork, WriteOptions, kinds};
 use crate::store::encryption::Encryption;
@@ -33,6 +34,8 @@ pub struct ServerConfig {
     /// The `EncryptionConfiguration` for resources at rest (kube-apiserver's `--encryption-provider-config`);
     /// `None` uses `DATA_DIR/encryption-config.yaml`, made with a fresh key for Secrets on first start.
     pub encryption_config: Option<PathBuf>,
+    /// The audit log, when requests are audited.
+    pub audit: Option<AuditConfig>,
 }
 
 impl ServerConfig {
@@ -45,6 +48,7 @@ impl ServerConfig {
             http: HttpOptions::default(),
             services: ServiceNetwork::default(),
             encryption_config: None,
+            audit: None,
         }
     }
 }
@@ -80,6 +84,9 @@ pub enum StartError {
     /// The encryption configuration is missing or wrong.
     #[error("encryption configuration: {0}")]
     Encryption(String),
+    /// The audit log or policy cannot be used.
+    #[error("audit: {0}")]
+    Audit(String),
 }
 
 /// A running API server.
@@ -128,7 +135,12 @@ impl Server {
         write_kubeconfig(&kubeconfig, addr)?;
 
         let stop = CancellationToken::new();
-        let app = http::router(AppState { registry: registry.clone(), options: Arc::new(config.http) });
+        let mut app = http::router(AppState { registry: registry.clone(), options: Arc::new(config.http) });
+        if let Some(audit) = &config.audit {
+            let audit = Audit::start(audit).map_err(StartError::Audit)?;
+            app = app.layer(axum::middleware::from_fn_with_state(audit, audited));
+        }
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve_stop = stop.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move { serve_stop.cancelled().await };

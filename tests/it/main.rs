@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::default_trait_access)]
 
 mod addressing;
+mod audit;
 mod bad_input;
 mod controllers;
 mod controllers_daemonsets;

@@ -2,6 +2,7 @@
 //! [`Registry`], and encode what it returns; they hold no Kubernetes semantics of their own.
 
 mod agent;
+pub mod audit;
 pub mod discovery;
 mod logs;
 mod metrics;

@@ -23,6 +23,18 @@ pub struct UpArgs {
     /// encryption-config.yaml, made with a fresh key on first start].
     #[arg(long, value_name = "FILE")]
     encryption_provider_config: Option<PathBuf>,
+    /// Write an audit.k8s.io/v1 Event JSON line per request to this file (kube-apiserver's flag).
+    #[arg(long, value_name = "FILE")]
+    audit_log_path: Option<PathBuf>,
+    /// An audit.k8s.io/v1 Policy: the level of each request [default: Metadata for every request].
+    #[arg(long, value_name = "FILE", requires = "audit_log_path")]
+    audit_policy_file: Option<PathBuf>,
+    /// Megabytes the audit log may reach before it is rotated.
+    #[arg(long, value_name = "MB", default_value_t = 100)]
+    audit_log_maxsize: u64,
+    /// How many rotated audit logs are kept.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    audit_log_maxbackup: usize,
     /// Manifests (multi-document YAML) to create or update once the cluster is up.
     #[arg(long = "apply", short = 'f', value_name = "FILE")]
     apply: Vec<PathBuf>,
@@ -75,6 +87,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let node_ipam = args.controllers.node_ipam()?;
     let mut config = ServerConfig::new(args.listen, &data_dir);
     config.encryption_config = args.encryption_provider_config;
+    config.audit = args.audit_log_path.map(|path| apiserver::AuditConfig {
+        path,
+        policy: args.audit_policy_file,
+        max_size_bytes: args.audit_log_maxsize << 20,
+        max_backups: args.audit_log_maxbackup,
+    });
     config.services = ServiceNetwork {
         cluster_ip_range: args.service_cluster_ip_range.trunc(),
         node_ports: args.service_node_port_range.clone(),

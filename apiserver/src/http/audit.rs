@@ -1,0 +1,349 @@
+//! The audit log, as kube-apiserver's log backend writes it: one `audit.k8s.io/v1` Event per request as a JSON
+//! line (`--audit-log-path`), at the level the first matching rule of an `audit.k8s.io/v1` Policy
+//! (`--audit-policy-file`) gives, `Metadata` for every request without one. An event records who, from where,
+//! what (verb, resource, namespace, name, subresource), the response code and the timestamps; never a body, so no
+//! Secret or token value reaches the log (`Request` and `RequestResponse` levels are recorded as `Metadata`).
+//!
+//! Lines are written by a thread of their own; a request waits only when that thread is many lines behind (the
+//! log backend's blocking mode). The file is rotated at `max_size_bytes` into `PATH.1` … `PATH.<max_backups>`.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+use super::path::{Route, parse};
+
+/// Where and how requests are audited.
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    /// The log file.
+    pub path: PathBuf,
+    /// An `audit.k8s.io/v1` Policy file; without one every request is logged at `Metadata`.
+    pub policy: Option<PathBuf>,
+    /// The size past which the file is rotated.
+    pub max_size_bytes: u64,
+    /// How many rotated files are kept.
+    pub max_backups: usize,
+}
+
+impl AuditConfig {
+    /// Logging to `path`, rotated at 100 MB with 10 files kept.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), policy: None, max_size_bytes: 100 << 20, max_backups: 10 }
+    }
+}
+
+/// How much of a request is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum Level {
+    None,
+    Metadata,
+    Request,
+    RequestResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Policy {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    rules: Vec<Rule>,
+    // Accepted and ignored: each request has one event, and no event holds an object.
+    #[serde(default, rename = "metadata")]
+    _metadata: Option<IgnoredAny>,
+    #[serde(default, rename = "omitStages")]
+    _omit_stages: Option<IgnoredAny>,
+    #[serde(default, rename = "omitManagedFields")]
+    _omit_managed_fields: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Rule {
+    level: Option<Level>,
+    #[serde(default)]
+    users: Vec<String>,
+    #[serde(default)]
+    user_groups: Vec<String>,
+    #[serde(default)]
+    verbs: Vec<String>,
+    #[serde(default)]
+    resources: Vec<GroupResources>,
+    #[serde(default)]
+    namespaces: Vec<String>,
+    #[serde(default, rename = "nonResourceURLs")]
+    non_resource_urls: Vec<String>,
+    #[serde(default, rename = "omitStages")]
+    _omit_stages: Option<IgnoredAny>,
+    #[serde(default, rename = "omitManagedFields")]
+    _omit_managed_fields: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GroupResources {
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    resource_names: Vec<String>,
+}
+
+/// The object a resource request is about.
+struct ObjectRef {
+    group: String,
+    version: String,
+    resource: String,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+/// What a request is about, as audit events and policy rules name it.
+struct Attributes {
+    verb: &'static str,
+    object: Option<ObjectRef>,
+    path: String,
+}
+
+impl Attributes {
+    fn of(method: &Method, path: &str, query: Option<&str>) -> Self {
+        let watch = query.is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"));
+        let object = match parse(path) {
+            Ok(Route::Resource(target)) => Some(ObjectRef {
+                group: target.rt.group.to_owned(),
+                version: target.rt.version.to_owned(),
+                resource: target.rt.plural.to_owned(),
+                namespace: target.namespace,
+                name: target.name,
+                subresource: target.sub.map(|s| s.name().to_owned()),
+            }),
+            _ => None,
+        };
+        let named = object.as_ref().is_some_and(|o| o.name.is_some());
+        let verb = match *method {
+            Method::GET | Method::HEAD if object.is_none() => "get",
+            Method::GET | Method::HEAD if watch => "watch",
+            Method::GET | Method::HEAD if named => "get",
+            Method::GET | Method::HEAD => "list",
+            Method::POST => "create",
+            Method::PUT => "update",
+            Method::PATCH => "patch",
+            Method::DELETE if named => "delete",
+            Method::DELETE => "deletecollection",
+            _ => "unknown",
+        };
+        Self { verb, object, path: path.to_owned() }
+    }
+}
+
+impl Rule {
+    fn matches(&self, user: &str, groups: &[&str], attributes: &Attributes) -> bool {
+        let listed = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
+        if !listed(&self.users, user) || !listed(&self.verbs, attributes.verb) {
+            return false;
+        }
+        if !self.user_groups.is_empty() && !groups.iter().any(|g| self.user_groups.iter().any(|u| u == g)) {
+            return false;
+        }
+        match &attributes.object {
+            Some(ObjectRef { group, resource, namespace, name, subresource, .. }) => {
+                if !self.non_resource_urls.is_empty() {
+                    return false;
+                }
+                if !self.namespaces.is_empty()
+                    && !self.namespaces.iter().any(|n| Some(n.as_str()) == namespace.as_deref())
+                {
+                    return false;
+                }
+                let resource = match subresource {
+                    Some(sub) => format!("{resource}/{sub}"),
+                    None => resource.clone(),
+                };
+                self.resources.is_empty()
+                    || self.resources.iter().any(|r| {
+                        r.group == *group
+                            && (r.resources.is_empty()
+                                || r.resources.iter().any(|x| x == "*" || *x == resource))
+                            && (r.resource_names.is_empty()
+                                || name.as_ref().is_some_and(|n| r.resource_names.contains(n)))
+                    })
+            }
+            None => {
+                self.resources.is_empty()
+                    && self.namespaces.is_empty()
+                    && (self.non_resource_urls.is_empty()
+                        || self.non_resource_urls.iter().any(|u| match u.strip_suffix('*') {
+                            Some(prefix) => attributes.path.starts_with(prefix),
+                            None => *u == attributes.path,
+                        }))
+            }
+        }
+    }
+}
+
+/// A running audit log.
+pub struct Audit {
+    rules: Option<Vec<Rule>>,
+    lines: SyncSender<String>,
+}
+
+impl Audit {
+    /// Opens the log (creating its directory) and reads the policy; errors are one line.
+    pub fn start(config: &AuditConfig) -> Result<Arc<Self>, String> {
+        let rules = match &config.policy {
+            None => None,
+            Some(path) => Some(read_policy(path)?),
+        };
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let file = open_log(&config.path)?;
+        let (lines, queue) = sync_channel(65_536);
+        let config = config.clone();
+        std::thread::Builder::new()
+            .name("audit-log".into())
+            .spawn(move || write_lines(&config, file, &queue))
+            .map_err(|e| format!("cannot start the audit log writer: {e}"))?;
+        Ok(Arc::new(Self { rules, lines }))
+    }
+
+    fn level(&self, user: &str, groups: &[&str], attributes: &Attributes) -> Level {
+        let Some(rules) = &self.rules else { return Level::Metadata };
+        rules
+            .iter()
+            .find(|r| r.matches(user, groups, attributes))
+            .and_then(|r| r.level)
+            .unwrap_or(Level::None)
+    }
+
+    async fn record(&self, line: String) {
+        match self.lines.try_send(line) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(line)) => {
+                let lines = self.lines.clone();
+                let _ = tokio::task::spawn_blocking(move || lines.send(line)).await;
+            }
+        }
+    }
+}
+
+fn read_policy(path: &Path) -> Result<Vec<Rule>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let policy: Policy = serde_yaml::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
+    if policy.api_version != "audit.k8s.io/v1" || policy.kind != "Policy" {
+        return Err(format!("{shown}: expected apiVersion audit.k8s.io/v1, kind Policy"));
+    }
+    if policy.rules.iter().any(|r| r.level.is_none()) {
+        return Err(format!(
+            "{shown}: every rule needs a level (None, Metadata, Request or RequestResponse)"
+        ));
+    }
+    Ok(policy.rules)
+}
+
+fn open_log(path: &Path) -> Result<File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))
+}
+
+/// Writes lines as they come, rotating the file when it grows past its size.
+fn write_lines(config: &AuditConfig, mut file: File, queue: &Receiver<String>) {
+    let mut size = file.metadata().map_or(0, |m| m.len());
+    while let Ok(line) = queue.recv() {
+        if size > 0 && size + line.len() as u64 > config.max_size_bytes {
+            rotate(config);
+            match open_log(&config.path) {
+                Ok(fresh) => (file, size) = (fresh, 0),
+                Err(e) => tracing::error!(error = %e, "audit log rotation failed"),
+            }
+        }
+        if let Err(e) = file.write_all(line.as_bytes()) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+        size += line.len() as u64;
+    }
+}
+
+fn rotate(config: &AuditConfig) {
+    let numbered = |n: usize| {
+        let mut name = config.path.as_os_str().to_os_string();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    };
+    if config.max_backups == 0 {
+        let _ = std::fs::remove_file(&config.path);
+        return;
+    }
+    let _ = std::fs::remove_file(numbered(config.max_backups));
+    for n in (1..config.max_backups).rev() {
+        let _ = std::fs::rename(numbered(n), numbered(n + 1));
+    }
+    let _ = std::fs::rename(&config.path, numbered(1));
+}
+
+/// The middleware: every request's event once its response starts.
+pub async fn audited(State(audit): State<Arc<Audit>>, request: Request, next: Next) -> Response {
+    let received = jiff::Timestamp::now();
+    // No authentication yet: every client is anonymous.
+    let (user, groups) = ("system:anonymous", ["system:unauthenticated"]);
+    let attributes = Attributes::of(request.method(), request.uri().path(), request.uri().query());
+    let level = audit.level(user, &groups, &attributes);
+    if level == Level::None {
+        return next.run(request).await;
+    }
+    let source = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let uri = request.uri().to_string();
+    let watch = attributes.verb == "watch";
+    let response = next.run(request).await;
+    let mut event = json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+        "auditID": uuid::Uuid::new_v4().to_string(),
+        "stage": if watch { "ResponseStarted" } else { "ResponseComplete" },
+        "requestURI": uri, "verb": attributes.verb,
+        "user": {"username": user, "groups": groups},
+        "sourceIPs": source.into_iter().collect::<Vec<_>>(),
+        "responseStatus": {"metadata": {}, "code": response.status().as_u16()},
+        "requestReceivedTimestamp": received.to_string(),
+        "stageTimestamp": jiff::Timestamp::now().to_string(),
+    });
+    if let Some(agent) = agent {
+        event["userAgent"] = Value::String(agent);
+    }
+    if let Some(object) = attributes.object {
+        let mut reference = json!({"resource": object.resource, "apiVersion": object.version});
+        let group = Some(object.group).filter(|g| !g.is_empty());
+        let fields = [
+            ("apiGroup", group),
+            ("namespace", object.namespace),
+            ("name", object.name),
+            ("subresource", object.subresource),
+        ];
+        for (field, value) in fields {
+            if let Some(value) = value {
+                reference[field] = Value::String(value);
+            }
+        }
+        event["objectRef"] = reference;
+    }
+    audit.record(format!("{event}\n")).await;
+    response
+}
