@@ -46,7 +46,10 @@ pub async fn serve(
         .merge(routes.tunnels);
     tasks.spawn(async move {
         let served =
-            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+            // Tunnels look at who opened them.
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
         if let Err(e) = served {
             tracing::warn!(error = %e, "node endpoint stopped");
         }

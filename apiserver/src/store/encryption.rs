@@ -108,6 +108,15 @@ impl Encryption {
                     (None, Some(_)) => rule.plain = true,
                     (Some(Keys { keys }), None) => {
                         for (j, key) in keys.into_iter().enumerate() {
+                            if key.name.is_empty() || key.name.contains(':') {
+                                return Err(format!(
+                                    "key name {:?} must be non-empty and without ':'",
+                                    key.name
+                                ));
+                            }
+                            if rule.readers.contains_key(&key.name) {
+                                return Err(format!("key name {:?} is listed twice", key.name));
+                            }
                             let sealing = aead_key(&key)?;
                             if i == 0 && j == 0 {
                                 rule.writer = Some((key.name.clone(), aead_key(&key)?));
@@ -345,6 +354,14 @@ mod tests {
             let error = Encryption::parse(yaml).err().unwrap();
             assert!(error.contains(expected), "{error}");
         }
+        let key =
+            |name: &str| format!("      - name: {name}\n        secret: {}\n", "MjIyMjIyMjIyMjIyMjIyMg==");
+        let head = "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources: \
+                    [secrets]\n  providers:\n  - aesgcm:\n      keys:\n";
+        let twice = format!("{head}{}{}", key("k"), key("k"));
+        assert!(Encryption::parse(&twice).err().unwrap().contains("listed twice"));
+        let colon = format!("{head}{}", key("a:b"));
+        assert!(Encryption::parse(&colon).err().unwrap().contains("without ':'"));
         assert!(Encryption::parse(&Encryption::generate().unwrap()).is_ok());
     }
 }

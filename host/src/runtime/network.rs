@@ -111,8 +111,11 @@ impl PodNetwork {
         Err(self.not_allowed(format!("{outside} is not in the pod's allowed hosts for sockets")))
     }
 
-    /// Remembers that a lookup of `name` answered `ip`.
+    /// Remembers that a lookup of `name` answered `ip` (never an address no name may lead to).
     pub fn learn(&self, name: &Arc<str>, ip: IpAddr) {
+        if unroutable(ip) {
+            return;
+        }
         let mut learned = self.learned.lock().unwrap_or_else(PoisonError::into_inner);
         if learned.len() >= LEARNED_LIMIT && !learned.contains_key(&ip) {
             learned.clear();
@@ -167,29 +170,37 @@ impl PodNetwork {
                 .map_err(|e| Refusal::Unresolvable(format!("cannot resolve {outside}: {e}")))?
                 .collect(),
         };
-        self.checked(&outside, resolved).map(Dial::Outside)
+        self.checked(&outside, resolved)
     }
 
-    /// The addresses of `resolved` that the policies allow; a refusal when there are none.
-    fn checked(&self, name: &str, resolved: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Refusal> {
+    /// Where a request to `name`, which resolved to `resolved`, goes: the addresses the policies allow, or the
+    /// cluster's route when an answer is a cluster address; a refusal when there is none.
+    fn checked(&self, name: &str, resolved: Vec<SocketAddr>) -> Result<Dial, Refusal> {
         let mut refusal = Refusal::Unresolvable(format!("{name} has no address"));
         let mut allowed = Vec::with_capacity(resolved.len());
         for address in resolved {
-            // An allowed name whose answer is a cluster address is judged as the cluster's.
-            let verdict = if self.directory.is_inside(address.ip()) {
-                self.directory
-                    .route(&address.ip().to_string(), address.port())
-                    .map(|_| ())
-                    .map_err(Refusal::Policy)
-            } else {
-                self.directory.outside(address, Protocol::Tcp).map(|_| ())
-            };
-            match verdict {
-                Ok(()) => allowed.push(address),
+            if unroutable(address.ip()) {
+                refusal = self
+                    .not_allowed(format!("{name} resolves to {}, which no name may lead to", address.ip()));
+                continue;
+            }
+            // An allowed name whose answer is a cluster address is judged, and routed, as the cluster's.
+            if self.directory.is_inside(address.ip()) {
+                match self.directory.route(&address.ip().to_string(), address.port()) {
+                    Ok(Route::Inside(target)) => return Ok(Dial::Inside(target)),
+                    Ok(Route::Outside) => {}
+                    Err(why) => {
+                        refusal = Refusal::Policy(why);
+                        continue;
+                    }
+                }
+            }
+            match self.directory.outside(address, Protocol::Tcp) {
+                Ok(_) => allowed.push(address),
                 Err(why) => refusal = why,
             }
         }
-        if allowed.is_empty() { Err(self.reported(refusal)) } else { Ok(allowed) }
+        if allowed.is_empty() { Err(self.reported(refusal)) } else { Ok(Dial::Outside(allowed)) }
     }
 
     /// `refusal`, told to the pod's owner when it is the namespace's egress rules' (the policies' are told by the
@@ -221,6 +232,15 @@ impl PodNetwork {
     fn not_allowed(&self, why: String) -> Refusal {
         (self.refused)(&why);
         Refusal::NotAllowed(why)
+    }
+}
+
+/// Addresses a name outside the cluster may not lead a guest to (an entry may still name them by number):
+/// unspecified, link-local (cloud metadata services live there) and multicast.
+fn unroutable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_unspecified() || v4.is_link_local() || v4.is_multicast() || v4.is_broadcast(),
+        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_unicast_link_local() || v6.is_multicast(),
     }
 }
 
@@ -328,6 +348,9 @@ mod tests {
         assert_eq!(net.connect(at("192.0.2.8:5432")), Ok(at("192.0.2.8:5432")));
         assert!(net.connect(at("192.0.2.8:22")).is_err(), "only the entry's port");
         assert!(net.send_datagram(at("192.0.2.8:53")).is_err(), "nor another scheme's entry");
+        // A name never leads to a link-local address (a metadata service).
+        net.learn(&"db.example.com".into(), "169.254.169.254".parse().unwrap());
+        assert!(net.connect(at("169.254.169.254:5432")).is_err());
         // A rebound answer is judged again by the policies.
         net.learn(&"db.example.com".into(), "192.0.2.66".parse().unwrap());
         assert!(matches!(net.connect(at("192.0.2.66:5432")), Err(Refusal::Policy(_))));

@@ -104,8 +104,12 @@ pub(super) fn add_discovery<T: Networked>(linker: &mut Linker<T>) -> wasmtime::R
             ip_name_lookup::Host::resolve_addresses(&mut sockets, network, name);
         match resolved {
             Ok(stream) => {
-                if let (Some(outside), Some(network)) = (outside, store.data_mut().network()) {
-                    network.lookups.insert(stream.rep(), outside);
+                // Stream handles are reused: a stream's entry is set, or cleared, whenever one is made.
+                if let Some(network) = store.data_mut().network() {
+                    match outside {
+                        Some(outside) => network.lookups.insert(stream.rep(), outside),
+                        None => network.lookups.remove(&stream.rep()),
+                    };
                 }
                 Ok((Ok(stream),))
             }
@@ -127,7 +131,12 @@ pub(super) fn add_discovery<T: Networked>(linker: &mut Linker<T>) -> wasmtime::R
                     }
                     Ok((Ok(Some(address)),))
                 }
-                Ok(None) => Ok((Ok(None),)),
+                Ok(None) => {
+                    if let Some(network) = store.data_mut().network() {
+                        network.lookups.remove(&rep);
+                    }
+                    Ok((Ok(None),))
+                }
                 Err(e) => Ok((Err(network::Host::convert_error_code(&mut sockets, e)?),)),
             }
         },

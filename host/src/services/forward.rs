@@ -47,6 +47,24 @@ pub fn router(
         .with_state(Arc::new(Forwarder { dialer, egress, node_name, policies, metrics, tracker, stop }))
 }
 
+/// Whether the tunnel's caller is a node agent, or at least this machine: a node's InternalIP or a loopback
+/// address. Only such callers may name a connection's source or leave from an egress address; anyone else is
+/// judged as the client it is. (Until agents authenticate each other, this is an address check.)
+fn from_a_node(forwarder: &Forwarder, request: &Request) -> Option<IpAddr> {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>()?.0.ip();
+    let node = peer.is_loopback()
+        || forwarder.dialer.nodes().iter().any(|n| {
+            let addresses = n.status.as_ref().and_then(|s| s.addresses.as_ref());
+            addresses.into_iter().flatten().any(|a| a.address.parse() == Ok(peer))
+        });
+    node.then_some(peer)
+}
+
+/// The caller's address, when the request carries its connect information.
+fn peer(request: &Request) -> Option<IpAddr> {
+    request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
 /// Whether `request` asks for the tunnel's upgrade.
 fn upgrading(request: &Request) -> Option<Response> {
     let upgrade = request.headers().get(header::UPGRADE).and_then(|v| v.to_str().ok());
@@ -78,6 +96,9 @@ async fn leave(
 ) -> Response {
     if let Some(refused) = upgrading(&request) {
         return refused;
+    }
+    if from_a_node(&forwarder, &request).is_none() {
+        return (StatusCode::FORBIDDEN, "only node agents leave from egress addresses\n").into_response();
     }
     let holds = egress::holder(&forwarder.dialer.nodes(), source)
         .is_some_and(|n| n.metadata.name.as_deref() == Some(forwarder.node_name.as_str()));
@@ -112,8 +133,12 @@ async fn forward(
             .into_response();
     }
     let target = SocketAddr::new(ip, port);
-    // The source's agent judged the connection; the destination's judges it again by what it knows.
-    let source = request.headers().get(SOURCE_HEADER).and_then(|v| v.to_str().ok()?.parse::<IpAddr>().ok());
+    // The source's agent judged the connection; the destination's judges it again by what it knows. A caller that
+    // is no node agent is judged by its own address, whatever it claims.
+    let source = match from_a_node(&forwarder, &request) {
+        Some(_) => request.headers().get(SOURCE_HEADER).and_then(|v| v.to_str().ok()?.parse::<IpAddr>().ok()),
+        None => peer(&request),
+    };
     if let Some(source) = source
         && let Err(denied) = forwarder.policies.check((source, None), target, "TCP")
     {

@@ -2,7 +2,7 @@
 //! connection to an address itself, so a connection that must go through another node's agent (to a pod there)
 //! or leave from a namespace's egress address is sent to a listener of this agent on 127.0.0.1, one per
 //! upstream, which opens it. Listeners of endpoints live while their endpoint is in some EndpointSlice; those of
-//! outside destinations are kept up to [`EGRESS_LISTENERS`].
+//! outside destinations live as long as the agent, up to [`EGRESS_LISTENERS`] of them.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -17,7 +17,7 @@ use tokio_util::task::TaskTracker;
 use super::dial::Dialer;
 use super::table::Backend;
 
-/// How many stand-ins for outside destinations an agent keeps; past it, they are all closed and made anew.
+/// How many stand-ins for outside destinations an agent keeps; past it, connections to new ones are refused.
 const EGRESS_LISTENERS: usize = 1024;
 
 /// Where a relayed connection goes.
@@ -56,16 +56,14 @@ impl Relay {
         if let Some((addr, _)) = listeners.get(upstream) {
             return Ok(*addr);
         }
+        // A stand-in, once handed to a guest, must stay what it is: past the cap, new ones are refused rather
+        // than old ones closed (whose ports another upstream could take).
         if matches!(upstream, Upstream::Egress { .. })
             && listeners.keys().filter(|u| matches!(u, Upstream::Egress { .. })).count() >= EGRESS_LISTENERS
         {
-            listeners.retain(|u, (_, stop)| {
-                let egress = matches!(u, Upstream::Egress { .. });
-                if egress {
-                    stop.cancel();
-                }
-                !egress
-            });
+            return Err(io::Error::other(format!(
+                "this node relays {EGRESS_LISTENERS} destinations from egress addresses already"
+            )));
         }
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         listener.set_nonblocking(true)?;
