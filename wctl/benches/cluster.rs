@@ -6,8 +6,9 @@
 //! reports every replica updated and available). The guest is `hello` from examples/guests, whose compiled code
 //! is cached by a first pod before anything is timed.
 
+mod support;
+
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -15,31 +16,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// Builds the guests as the tests do and returns the hello module.
-fn hello_guest() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
-    let target = root.join("target/guests");
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--target",
-            "wasm32-wasip1",
-            "--bin",
-            "hello",
-            "--manifest-path",
-        ])
-        .arg(root.join("examples/guests/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the guests failed (run scripts/setup.sh)");
-    target.join("wasm32-wasip1/release/hello.wasm")
-}
 
 fn deployment(name: &str, replicas: i32, greeting: &str) -> Deployment {
     serde_json::from_value(serde_json::json!({
@@ -127,24 +103,12 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let images = dir.path().join("node/images");
     std::fs::create_dir_all(&images).expect("images dir");
-    std::fs::copy(hello_guest(), images.join("hello.wasm")).expect("copy guest");
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_wctl"))
-        .args(["up", "--listen", "127.0.0.1:0", "--max-pods", "2000", "--data-dir"])
+    std::fs::copy(support::hello(), images.join("hello.wasm")).expect("copy guest");
+    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_wctl"));
+    up.args(["up", "--listen", "127.0.0.1:0", "--max-pods", "2000", "--data-dir"])
         .arg(dir.path())
-        .env("WHARF_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("wctl up");
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let mut url = String::new();
-    while let Some(line) = lines.next_line().await.expect("stdout") {
-        if let Some(u) = line.strip_prefix("Wharf is up: API at ") {
-            u.clone_into(&mut url);
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        .env("WHARF_LOG", "warn");
+    let (mut server, url) = support::start(up, "Wharf is up: API at ").await;
     let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client, "default");

@@ -21,9 +21,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use support::{http_hello, json, start};
+use support::{http_hello, json, two_nodes};
 use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
 const REQUESTS: usize = 2_000;
 const EGRESS_IP: &str = "127.0.0.60";
@@ -61,20 +60,8 @@ async fn assignable(nodes: &Api<Node>, node: &str) {
 async fn main() {
     let component = http_hello();
     let dir = tempfile::tempdir().expect("tempdir");
-    let wctl = env!("CARGO_BIN_EXE_wctl");
-    let mut up = Command::new(wctl);
-    up.args(["up", "--listen", "127.0.0.1:0", "--node-ip", "127.0.0.1", "--data-dir"])
-        .arg(dir.path())
-        .env("WHARF_LOG", "warn");
-    let (_server, url) = start(up, "Wharf is up: API at ").await;
-    let mut node = Command::new(wctl);
-    node.args(["node", "--node-name", "far", "--node-ip", "127.0.0.2", "--kubeconfig"])
-        .arg(dir.path().join("kubeconfig"))
-        .arg("--data-dir")
-        .arg(dir.path().join("far"))
-        .env("WHARF_LOG", "warn")
-        .stdout(std::process::Stdio::null());
-    let _far = node.kill_on_drop(true).spawn().expect("wctl node");
+    let cluster = two_nodes(dir.path()).await;
+    let url = &cluster.url;
     let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
 
     // The server outside the cluster: one answer per connection.

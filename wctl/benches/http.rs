@@ -24,7 +24,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, PostParams};
-use support::{http_hello, json, root, start};
+use support::{http_hello, json, root, two_nodes};
 use tokio::process::Command;
 
 const CONNECTIONS: [u32; 3] = [1, 16, 64];
@@ -130,20 +130,8 @@ fn report(name: &str, runs: &[(u32, Run)]) {
 async fn main() {
     let component = http_hello();
     let dir = tempfile::tempdir().expect("tempdir");
-    let wctl = env!("CARGO_BIN_EXE_wctl");
-    let mut up = Command::new(wctl);
-    up.args(["up", "--listen", "127.0.0.1:0", "--node-ip", "127.0.0.1", "--data-dir"])
-        .arg(dir.path())
-        .env("WHARF_LOG", "warn");
-    let (server, url) = start(up, "Wharf is up: API at ").await;
-    let mut node = Command::new(wctl);
-    node.args(["node", "--node-name", "far", "--node-ip", "127.0.0.2", "--kubeconfig"])
-        .arg(dir.path().join("kubeconfig"))
-        .arg("--data-dir")
-        .arg(dir.path().join("far"))
-        .env("WHARF_LOG", "warn")
-        .stdout(Stdio::null());
-    let _far = node.kill_on_drop(true).spawn().expect("wctl node");
+    let cluster = two_nodes(dir.path()).await;
+    let (server, url) = (&cluster.server, &cluster.url);
     let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let services: Api<Service> = Api::namespaced(client.clone(), "default");

@@ -51,7 +51,7 @@ pub fn router(
 /// address. Only such callers may name a connection's source or leave from an egress address; anyone else is
 /// judged as the client it is. (Until agents authenticate each other, this is an address check.)
 fn from_a_node(forwarder: &Forwarder, request: &Request) -> Option<IpAddr> {
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>()?.0.ip();
+    let peer = peer(request)?;
     let node = peer.is_loopback()
         || forwarder.dialer.nodes().iter().any(|n| {
             let addresses = n.status.as_ref().and_then(|s| s.addresses.as_ref());

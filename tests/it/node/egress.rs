@@ -68,13 +68,14 @@ async fn twin_listeners() -> (TcpListener, TcpListener) {
     }
 }
 
+/// The cross-node test's HTTP pod (labelled `app: NAME`, on node-0), with `allowed` as its allowed hosts.
 fn http_pod(name: &str, allowed: Option<&str>) -> k8s_openapi::api::core::v1::Pod {
-    let annotations = allowed.map_or_else(|| json!({}), |a| json!({"wharf.dev/allowed-hosts": a}));
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "labels": {"app": name}, "annotations": annotations},
-        "spec": {"nodeName": "node-0", "containers": [{"name": "web", "image": guest(TARGETS[1], "http_hello"),
-            "ports": [{"name": "http", "containerPort": 8080}]}]}}))
-    .unwrap()
+    let mut pod = super::crossnode::http_pod(name, name, "node-0");
+    if let Some(allowed) = allowed {
+        let annotations = pod.metadata.annotations.get_or_insert_default();
+        annotations.insert("wharf.dev/allowed-hosts".to_owned(), allowed.to_owned());
+    }
+    pod
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

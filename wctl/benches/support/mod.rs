@@ -11,27 +11,64 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
 }
 
-/// Builds the guests as the tests do and returns the `wasi:http` hello component.
-pub fn http_hello() -> PathBuf {
-    let target = root().join("target/guests");
+/// Builds one guest of examples/guests for `target` as the tests do (`select`: `-p PACKAGE` or `--bin NAME`) and
+/// returns its file, `file` under the target's release directory.
+fn guest(target: &str, select: [&str; 2], file: &str) -> PathBuf {
+    let dir = root().join("target/guests");
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "http-hello",
-            "--manifest-path",
-        ])
+        .args(["build", "--release", "--quiet", "--target", target])
+        .args(select)
+        .arg("--manifest-path")
         .arg(root().join("examples/guests/Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target)
+        .arg(&dir)
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the guests failed (run scripts/setup.sh)");
-    target.join("wasm32-wasip2/release/http_hello.wasm")
+    dir.join(target).join("release").join(file)
+}
+
+/// The `wasi:http` hello component.
+#[allow(dead_code, reason = "not every benchmark runs it")]
+pub fn http_hello() -> PathBuf {
+    guest("wasm32-wasip2", ["-p", "http-hello"], "http_hello.wasm")
+}
+
+/// The hello command module.
+#[allow(dead_code, reason = "not every benchmark runs it")]
+pub fn hello() -> PathBuf {
+    guest("wasm32-wasip1", ["--bin", "hello"], "hello.wasm")
+}
+
+/// A running two-node cluster: `wctl up` (node `local` at 127.0.0.1) and `wctl node` (node `far` at 127.0.0.2).
+#[allow(dead_code, reason = "not every benchmark runs two nodes")]
+pub struct TwoNodes {
+    /// `wctl up`.
+    pub server: Child,
+    /// The API server's URL.
+    pub url: String,
+    /// `wctl node`.
+    pub far: Child,
+}
+
+/// Starts a two-node cluster in `dir`.
+#[allow(dead_code, reason = "not every benchmark runs two nodes")]
+pub async fn two_nodes(dir: &Path) -> TwoNodes {
+    let wctl = env!("CARGO_BIN_EXE_wctl");
+    let mut up = Command::new(wctl);
+    up.args(["up", "--listen", "127.0.0.1:0", "--node-ip", "127.0.0.1", "--data-dir"])
+        .arg(dir)
+        .env("WHARF_LOG", "warn");
+    let (server, url) = start(up, "Wharf is up: API at ").await;
+    let mut node = Command::new(wctl);
+    node.args(["node", "--node-name", "far", "--node-ip", "127.0.0.2", "--kubeconfig"])
+        .arg(dir.join("kubeconfig"))
+        .arg("--data-dir")
+        .arg(dir.join("far"))
+        .env("WHARF_LOG", "warn")
+        .stdout(Stdio::null());
+    let far = node.kill_on_drop(true).spawn().expect("wctl node");
+    TwoNodes { server, url, far }
 }
 
 /// Starts `command` and waits for the stdout line starting with `prefix`; returns the child and the line's rest.
@@ -50,6 +87,7 @@ pub async fn start(mut command: Command, prefix: &str) -> (Child, String) {
 }
 
 /// `value` as a typed object.
+#[allow(dead_code, reason = "not every benchmark builds objects from JSON")]
 pub fn json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
     serde_json::from_value(value).expect("valid object")
 }
