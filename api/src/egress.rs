@@ -11,6 +11,9 @@
 //! Matching is strict: a request to `https://api.example.com` matches neither `http://api.example.com` nor
 //! `https://api.example.com:8443` nor `https://example.com`.
 
+/// The namespace and name of the ConfigMap of cluster egress settings, which every node reads.
+pub const EGRESS_CONFIG: (&str, &str) = ("kube-system", "wharf-egress");
+
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;

@@ -43,6 +43,10 @@ async fn every_request_is_audited_without_secret_values() {
     let secret = json!({"metadata": {"name": "db"}, "stringData": {"password": "audit-never-sees-this"}});
     secrets.create(&PostParams::default(), &serde_json::from_value(secret).unwrap()).await.unwrap();
     secrets.get("db").await.unwrap();
+    let forbidden: Api<Secret> = Api::namespaced(server.client_as("mallory", &["interns"]), "default");
+    assert!(forbidden.get("db").await.is_err());
+    let nobody: Api<Secret> = Api::namespaced(server.anonymous_client(), "default");
+    assert!(nobody.list(&ListParams::default()).await.is_err());
 
     let created = event_for(&log, "create", "configmaps", None).await;
     assert_eq!(created["apiVersion"], "audit.k8s.io/v1");
@@ -51,7 +55,8 @@ async fn every_request_is_audited_without_secret_values() {
     assert_eq!(created["stage"], "ResponseComplete");
     assert_eq!(created["objectRef"]["namespace"], "default");
     assert_eq!(created["responseStatus"]["code"], 201);
-    assert_eq!(created["user"]["username"], "system:anonymous");
+    assert_eq!(created["user"]["username"], "wharf-admin");
+    assert_eq!(created["user"]["groups"], json!(["system:masters", "system:authenticated"]));
     assert_eq!(created["sourceIPs"], json!(["127.0.0.1"]));
     assert!(created["requestReceivedTimestamp"].is_string() && created["stageTimestamp"].is_string());
     assert!(created["auditID"].as_str().is_some_and(|id| id.len() == 36));
@@ -60,6 +65,20 @@ async fn every_request_is_audited_without_secret_values() {
     event_for(&log, "list", "configmaps", None).await;
     event_for(&log, "delete", "configmaps", Some("settings")).await;
     event_for(&log, "get", "secrets", Some("db")).await;
+    let find = async |what: &str, wanted: fn(&Value) -> bool| {
+        eventually(what, PATIENCE, async || events(&log).into_iter().find(wanted)).await
+    };
+    let mallory = find("the refused request", |e| e["user"]["username"] == "mallory").await;
+    assert_eq!(
+        (mallory["verb"].as_str(), mallory["responseStatus"]["code"].as_u64()),
+        (Some("get"), Some(403))
+    );
+    assert_eq!(mallory["user"]["groups"], json!(["interns", "system:authenticated"]));
+    let unauthenticated = find("the unauthenticated request", |e| e["responseStatus"]["code"] == 401).await;
+    assert_eq!(
+        (unauthenticated["verb"].as_str(), unauthenticated["user"]["username"].as_str()),
+        (Some("list"), Some(""))
+    );
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("audit-never-sees-this") && !text.contains("YXVkaXQtbmV2ZXItc2Vlcy10aGlz"));
 }

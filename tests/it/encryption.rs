@@ -31,9 +31,8 @@ async fn start_in(dir: &Path, config: Option<&Path>) -> Result<apiserver::Server
 }
 
 fn secrets(server: &apiserver::Server) -> Api<Secret> {
-    let client =
-        kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse().unwrap()));
-    Api::namespaced(client.unwrap(), "default")
+    let client = tests::admin_client(server);
+    Api::namespaced(client, "default")
 }
 
 async fn password(server: &apiserver::Server) -> String {

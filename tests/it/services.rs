@@ -126,9 +126,7 @@ async fn service_addresses_stay_held_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let config = || apiserver::ServerConfig::new(([127, 0, 0, 1], 0).into(), dir.path());
     let server = apiserver::Server::start(config()).await.unwrap();
-    let client =
-        kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse().unwrap()))
-            .unwrap();
+    let client = tests::admin_client(&server);
     let services: Api<Service> = Api::namespaced(client, "default");
     let spec =
         json!({"type": "NodePort", "clusterIP": "10.96.7.7", "ports": [{"port": 80, "nodePort": 31000}]});
@@ -141,9 +139,7 @@ async fn service_addresses_stay_held_across_a_restart() {
         apiserver::Server::start(config()).await.ok()
     })
     .await;
-    let client =
-        kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse().unwrap()))
-            .unwrap();
+    let client = tests::admin_client(&server);
     let services: Api<Service> = Api::namespaced(client, "default");
     let again =
         services.create(&PostParams::default(), &service("again", json!({"clusterIP": "10.96.7.7"}))).await;

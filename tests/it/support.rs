@@ -33,21 +33,71 @@ impl TestServer {
 
     /// The server's base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        self.server.url()
     }
 
-    /// A kube-rs client for it. It does not retry 429/503/504 answers (kube-rs does by default), so tests see
-    /// exactly what the server said.
+    /// A kube-rs client for it as the cluster admin (the generated kubeconfig's identity).
     pub fn client(&self) -> kube::Client {
-        let mut config = kube::Config::new(self.url().parse().expect("url"));
-        config.default_retry = false;
-        kube::Client::try_from(config).expect("client")
+        client_for(&std::fs::read_to_string(self.server.kubeconfig()).expect("kubeconfig"))
+    }
+
+    /// A kube-rs client acting as `user` in `groups`, with a client certificate from the cluster CA.
+    pub fn client_as(&self, user: &str, groups: &[&str]) -> kube::Client {
+        client_for(&self.server.kubeconfig_for(user, groups).expect("credentials"))
+    }
+
+    /// A kube-rs client that trusts the server but presents no credentials.
+    pub fn anonymous_client(&self) -> kube::Client {
+        let admin = std::fs::read_to_string(self.server.kubeconfig()).expect("kubeconfig");
+        let anonymous: String = admin
+            .lines()
+            .filter(|l| !l.contains("client-certificate-data") && !l.contains("client-key-data"))
+            .map(|l| if l.trim() == "user:" { "  user: {}\n".to_owned() } else { format!("{l}\n") })
+            .collect();
+        client_for(&anonymous)
+    }
+
+    /// A kubeconfig file acting as `user` in `groups`, for kubectl.
+    pub fn kubeconfig_as(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let path = self.dir.path().join(format!("kubeconfig-{}", user.replace(':', "-")));
+        std::fs::write(&path, self.server.kubeconfig_for(user, groups).expect("credentials")).expect("write");
+        path
     }
 
     /// The real kubectl, pointed at this server.
     pub fn kubectl(&self) -> Kubectl {
         Kubectl::new(self.server.kubeconfig())
     }
+}
+
+/// A kube-rs client for a server as its admin (from the kubeconfig the server wrote).
+pub fn admin_client(server: &Server) -> kube::Client {
+    client_for(&std::fs::read_to_string(server.kubeconfig()).expect("kubeconfig"))
+}
+
+/// A kube-rs client from a kubeconfig's text. It does not retry 429/503/504 answers (kube-rs does by default),
+/// so tests see exactly what the server said.
+pub fn client_for(kubeconfig: &str) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(kubeconfig).expect("a kubeconfig");
+    let cluster = kubeconfig.clusters[0].cluster.clone().expect("a cluster");
+    let mut config = kube::Config::new(cluster.server.expect("a server").parse().expect("url"));
+    if let Some(ca) = cluster.certificate_authority_data {
+        use base64::Engine as _;
+        let pem = base64::engine::general_purpose::STANDARD.decode(ca).expect("base64 CA");
+        let der = pem_to_der(&pem);
+        config.root_cert = Some(vec![der]);
+    }
+    config.auth_info = kubeconfig.auth_infos[0].auth_info.clone().expect("a user");
+    config.default_retry = false;
+    kube::Client::try_from(config).expect("client")
+}
+
+/// The DER bytes of the first PEM block.
+fn pem_to_der(pem: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(pem).expect("PEM is text");
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).expect("PEM body")
 }
 
 /// The workspace root.

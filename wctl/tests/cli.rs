@@ -39,15 +39,21 @@ async fn up(data_dir: &Path) -> (Child, String) {
     (child, url)
 }
 
-fn client(url: &str) -> kube::Client {
-    kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client")
+/// The admin client of the cluster in `data_dir`, from the kubeconfig `wctl up` wrote there.
+async fn client(data_dir: &Path) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(data_dir.join("kubeconfig")).expect("kubeconfig");
+    let config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("usable kubeconfig");
+    kube::Client::try_from(config).expect("client")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, url) = up(dir.path()).await;
-    let cms: Api<ConfigMap> = Api::namespaced(client(&url), "default");
+    let (mut server, _) = up(dir.path()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client(dir.path()).await, "default");
 
     // 32 clients write as fast as they can; the server is killed while writes are in flight.
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
@@ -77,8 +83,8 @@ async fn acknowledged_writes_survive_sigkill() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let (_server, url) = up(dir.path()).await;
-    let cms: Api<ConfigMap> = Api::namespaced(client(&url), "default");
+    let (_server, _) = up(dir.path()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client(dir.path()).await, "default");
     for meta in &acknowledged {
         let name = meta.name.as_deref().unwrap();
         let stored = cms.get(name).await.unwrap_or_else(|e| panic!("acknowledged {name} was lost: {e}"));

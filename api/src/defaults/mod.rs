@@ -15,6 +15,7 @@
 
 mod cluster;
 mod pod;
+mod rbac;
 mod service;
 mod workloads;
 

@@ -26,6 +26,9 @@ pub enum NameRule {
     Dns1123Label,
     /// A DNS-1035 label (must start with a letter): Service names before `RelaxedServiceNameValidation`.
     Dns1035Label,
+    /// Anything usable as one URL path segment (not `.` or `..`, no `/` or `%`): RBAC roles and bindings, whose
+    /// names such as `system:basic-user` are no DNS names.
+    PathSegment,
 }
 
 impl NameRule {
@@ -42,8 +45,23 @@ impl NameRule {
             Self::Dns1123Subdomain => is_dns1123_subdomain(name),
             Self::Dns1123Label => is_dns1123_label(name),
             Self::Dns1035Label => is_dns1035_label(name),
+            Self::PathSegment => path_segment_problems(name, prefix),
         }
     }
+}
+
+/// Kubernetes' `ValidatePathSegmentName`.
+fn path_segment_problems(name: &str, prefix: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !prefix && (name == "." || name == "..") {
+        problems.push(format!("may not be '{name}'"));
+    }
+    for bad in ["/", "%"] {
+        if name.contains(bad) {
+            problems.push(format!("may not contain '{bad}'"));
+        }
+    }
+    problems
 }
 
 /// Kubernetes' `maskTrailingDash`: replaces the last two bytes of a `-`-terminated prefix with `a`, so a

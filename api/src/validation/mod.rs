@@ -22,6 +22,7 @@ mod meta;
 pub(crate) mod names;
 mod network;
 mod pod;
+mod rbac;
 mod resources;
 mod service;
 

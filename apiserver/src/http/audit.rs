@@ -15,14 +15,15 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
-use super::path::{Route, parse};
+use crate::auth::pipeline::Caller;
+use crate::auth::request::RequestInfo;
 
 /// Where and how requests are audited.
 #[derive(Clone, Debug)]
@@ -120,33 +121,16 @@ struct Attributes {
 }
 
 impl Attributes {
-    fn of(method: &Method, path: &str, query: Option<&str>) -> Self {
-        let watch = query.is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"));
-        let object = match parse(path) {
-            Ok(Route::Resource(target)) => Some(ObjectRef {
-                group: target.rt.group.to_owned(),
-                version: target.rt.version.to_owned(),
-                resource: target.rt.plural.to_owned(),
-                namespace: target.namespace,
-                name: target.name,
-                subresource: target.sub.map(|s| s.name().to_owned()),
-            }),
-            _ => None,
-        };
-        let named = object.as_ref().is_some_and(|o| o.name.is_some());
-        let verb = match *method {
-            Method::GET | Method::HEAD if object.is_none() => "get",
-            Method::GET | Method::HEAD if watch => "watch",
-            Method::GET | Method::HEAD if named => "get",
-            Method::GET | Method::HEAD => "list",
-            Method::POST => "create",
-            Method::PUT => "update",
-            Method::PATCH => "patch",
-            Method::DELETE if named => "delete",
-            Method::DELETE => "deletecollection",
-            _ => "unknown",
-        };
-        Self { verb, object, path: path.to_owned() }
+    fn of(info: &RequestInfo) -> Self {
+        let object = info.resource_request.then(|| ObjectRef {
+            group: info.api_group.clone(),
+            version: info.api_version.clone(),
+            resource: info.resource.clone(),
+            namespace: Some(info.namespace.clone()).filter(|n| !n.is_empty()),
+            name: Some(info.name.clone()).filter(|n| !n.is_empty()),
+            subresource: Some(info.subresource.clone()).filter(|s| !s.is_empty()),
+        });
+        Self { verb: info.verb, object, path: info.path.clone() }
     }
 }
 
@@ -302,10 +286,16 @@ fn rotate(config: &AuditConfig) {
 /// The middleware: every request's event once its response starts.
 pub async fn audited(State(audit): State<Arc<Audit>>, request: Request, next: Next) -> Response {
     let received = jiff::Timestamp::now();
-    // No authentication yet: every client is anonymous.
-    let (user, groups) = ("system:anonymous", ["system:unauthenticated"]);
-    let attributes = Attributes::of(request.method(), request.uri().path(), request.uri().query());
-    let level = audit.level(user, &groups, &attributes);
+    let caller = request.extensions().get::<Caller>().cloned();
+    let info = caller.as_ref().map_or_else(
+        || Arc::new(RequestInfo::parse(request.method(), request.uri().path(), request.uri().query())),
+        |c| c.info.clone(),
+    );
+    // A failed authentication is recorded without a user, as kube-apiserver does.
+    let user = caller.and_then(|c| c.user).map(|u| (*u).clone()).unwrap_or_default();
+    let groups: Vec<&str> = user.groups.iter().map(String::as_str).collect();
+    let attributes = Attributes::of(&info);
+    let level = audit.level(&user.name, &groups, &attributes);
     if level == Level::None {
         return next.run(request).await;
     }
@@ -319,7 +309,7 @@ pub async fn audited(State(audit): State<Arc<Audit>>, request: Request, next: Ne
         "auditID": uuid::Uuid::new_v4().to_string(),
         "stage": if watch { "ResponseStarted" } else { "ResponseComplete" },
         "requestURI": uri, "verb": attributes.verb,
-        "user": {"username": user, "groups": groups},
+        "user": user.to_json(),
         "sourceIPs": source.into_iter().collect::<Vec<_>>(),
         "responseStatus": {"metadata": {}, "code": response.status().as_u16()},
         "requestReceivedTimestamp": received.to_string(),

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::metrics;
-use crate::registry::kinds::{self, ALL_VERBS, KINDS, ResourceType};
+use crate::registry::kinds::{self, KINDS, ResourceType};
 
 /// The media type of aggregated discovery; the response must carry it for clients to parse the body as such.
 pub const AGGREGATED_CONTENT_TYPE: &str =
@@ -71,7 +71,7 @@ pub fn resources(group: &str, version: &str) -> Option<Value> {
     for rt in kinds_of(group).filter(|k| k.version == version) {
         resources.push(json!({
             "name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced, "kind": rt.kind,
-            "verbs": ALL_VERBS, "shortNames": rt.short_names, "categories": rt.categories,
+            "verbs": rt.verbs(), "shortNames": rt.short_names, "categories": rt.categories,
         }));
         for sub in rt.subresources {
             let (g, v, k) = sub.response_kind(rt);
@@ -126,7 +126,7 @@ pub fn aggregated(core: bool) -> Value {
                         "responseKind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
                         "scope": if rt.namespaced { "Namespaced" } else { "Cluster" },
                         "singularResource": rt.singular,
-                        "verbs": ALL_VERBS,
+                        "verbs": rt.verbs(),
                         "shortNames": rt.short_names,
                         "categories": rt.categories,
                         "subresources": subresources,

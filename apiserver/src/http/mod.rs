@@ -24,6 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
+use crate::auth::UserInfo;
+use crate::auth::pipeline::{Caller, Security};
 use crate::error::{ApiError, Result};
 use crate::registry::Registry;
 use path::Route;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub registry: Registry,
     /// Tunables.
     pub options: Arc<HttpOptions>,
+    /// Authentication, authorisation and the ServiceAccount token issuer.
+    pub security: Arc<Security>,
 }
 
 /// The whole API as an axum router.
@@ -63,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/livez", get(health))
         .route("/readyz", get(health))
         .route("/openapi/v3", get(|| async { json_response(200, &openapi::index()) }))
+        .route("/.well-known/openid-configuration", get(openid_configuration))
+        .route("/openid/v1/jwks", get(jwks))
         .route("/openapi/v3/{*path}", get(openapi))
         .route("/api", axum::routing::any(api))
         .route("/api/{*rest}", axum::routing::any(api))
@@ -70,6 +76,18 @@ pub fn router(state: AppState) -> Router {
         .route("/apis/{*rest}", axum::routing::any(api))
         .fallback(|req: Request| async move { ApiError::no_route(req.uri().path()) })
         .with_state(state)
+}
+
+async fn openid_configuration(State(state): State<AppState>) -> Response {
+    json_response(200, &state.security.tokens.openid_configuration())
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = json_response(200, &state.security.tokens.jwks());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/jwk-set+json"));
+    response
 }
 
 async fn health() -> &'static str {
@@ -93,6 +111,12 @@ async fn api(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let query = query::Query::parse(request.uri().query());
     let headers = request.headers().clone();
+    // The pipeline authenticated the caller; a router used without it (unit tests) acts for nobody.
+    let user = request
+        .extensions()
+        .get::<Caller>()
+        .and_then(|c| c.user.clone())
+        .unwrap_or_else(|| Arc::new(UserInfo::anonymous()));
     let metrics_prefix = format!("/apis/{}/{}/", metrics::GROUP, metrics::VERSION);
     if let Some(rest) = path.strip_prefix(&metrics_prefix) {
         let rest: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
@@ -106,7 +130,7 @@ async fn api(State(state): State<AppState>, request: Request) -> Response {
     }
     let result = match path::parse(&path) {
         Ok(Route::Resource(target)) => {
-            resource::handle(&state, method, target, &query, &headers, request.into_body()).await
+            resource::handle(&state, &user, method, target, &query, &headers, request.into_body()).await
         }
         Ok(route) if method == Method::GET => Ok(discovery_response(route, &headers, &path)),
         Ok(_) => Err(ApiError::method_not_allowed(&format!("{method} {path}"))),

@@ -9,6 +9,7 @@ use super::output::{self, Format};
 use super::path::Target;
 use super::query::Query;
 use super::{AppState, header_str, read_body, watch};
+use crate::auth::{UserInfo, escalation, node, reviews};
 use crate::error::{ApiError, Result};
 use crate::patch::{self, PatchKind};
 use crate::protobuf;
@@ -21,6 +22,7 @@ const BODY_TYPES: &[&str] = &["application/json", "application/yaml", protobuf::
 
 pub async fn handle(
     state: &AppState,
+    user: &UserInfo,
     method: Method,
     target: Target,
     query: &Query,
@@ -47,9 +49,35 @@ pub async fn handle(
         (Method::GET, Some(name), Some(Subresource::Log)) => {
             super::logs::serve(registry, rt, ns, name, query).await
         }
+        (Method::POST, None, None) if !rt.stored => {
+            let review = decode_body(headers, body, rt, target.sub).await?;
+            Ok(super::json_response(201, &reviews::answer(&state.security, rt, ns, user, review)?))
+        }
+        (Method::POST, Some(name), Some(Subresource::Token)) => {
+            let request = decode_body(headers, body, rt, target.sub).await?;
+            let answer = state.security.tokens.issue(registry, ns.unwrap_or_default(), name, &request)?;
+            Ok(super::json_response(201, &answer))
+        }
+        (_, _, _) if !rt.stored => {
+            Err(ApiError::method_not_allowed(&format!("{} only accepts create", rt.qualified_plural())))
+        }
         (Method::POST, None, None) => {
             let options = query.write_options()?;
             let object = decode_body(headers, body, rt, target.sub).await?;
+            node::admit_create(user, rt.kind, &object)?;
+            if is_rbac(rt) {
+                // Checked on the object as admission leaves it, before anything is stored.
+                let dry = WriteOptions { dry_run: true, ..options.clone() };
+                let admitted = registry.create(rt, ns, object.clone(), &dry).await?.object.value();
+                escalation::check(
+                    &state.security.authz,
+                    registry,
+                    user,
+                    rt,
+                    ns.unwrap_or_default(),
+                    &admitted,
+                )?;
+            }
             let written = registry.create(rt, ns, object, &options).await?;
             Ok(output::object(201, rt, &written.object, format()?, &written.warnings))
         }
@@ -94,6 +122,16 @@ pub async fn handle(
         (Method::PUT, Some(name), sub @ (None | Some(Subresource::Status | Subresource::Finalize))) => {
             let options = query.write_options()?;
             let object = decode_body(headers, body, rt, target.sub).await?;
+            if is_rbac(rt) {
+                escalation::check(
+                    &state.security.authz,
+                    registry,
+                    user,
+                    rt,
+                    ns.unwrap_or_default(),
+                    &object,
+                )?;
+            }
             let written = registry.update(rt, ns, name, sub, object, &options).await?;
             Ok(output::object(200, rt, &written.object, format()?, &written.warnings))
         }
@@ -107,6 +145,19 @@ pub async fn handle(
                 let scale =
                     registry.write_scale(rt, ns, name, ScaleChange::Patch(kind, patch), &options).await?;
                 return Ok(super::json_response(200, &scale));
+            }
+            if is_rbac(rt) {
+                let dry = WriteOptions { dry_run: true, ..options.clone() };
+                let result = registry.patch(rt, ns, name, sub, kind, patch.clone(), &dry).await?;
+                let object = result.object.value();
+                escalation::check(
+                    &state.security.authz,
+                    registry,
+                    user,
+                    rt,
+                    ns.unwrap_or_default(),
+                    &object,
+                )?;
             }
             let written = registry.patch(rt, ns, name, sub, kind, patch, &options).await?;
             let code = if written.created { 201 } else { 200 };
@@ -139,6 +190,11 @@ pub async fn handle(
             sub.map(|s| format!("/{}", s.name())).unwrap_or_default()
         ))),
     }
+}
+
+/// Whether writes of the kind are checked for escalation.
+fn is_rbac(rt: &ResourceType) -> bool {
+    rt.group == "rbac.authorization.k8s.io"
 }
 
 /// Decodes a create or update body: JSON, YAML, or Kubernetes protobuf (which kubectl's typed verbs send),

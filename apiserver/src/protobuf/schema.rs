@@ -83,6 +83,8 @@ pub enum Wrapper {
     RawExtension,
     /// `meta/v1.FieldsV1` {raw}: the embedded JSON document (managed fields).
     FieldsV1,
+    /// `authorization/v1.ExtraValue` and `authentication/v1.ExtraValue` {repeated items}: a list of strings.
+    ExtraValue,
 }
 
 /// A top-level message a request body can carry, with the `apiVersion` and `kind` that name it.

@@ -56,6 +56,7 @@ fn sample(ty: Type, counter: &mut i64, depth: usize) -> Value {
         Type::Wrapper(Wrapper::IntOrString) => json!(format!("port{counter}")),
         Type::Wrapper(Wrapper::RawExtension) => json!({"apiVersion": "v1", "kind": "List", "n": *counter}),
         Type::Wrapper(Wrapper::FieldsV1) => json!({"f:metadata": {"f:labels": {}}}),
+        Type::Wrapper(Wrapper::ExtraValue) => json!(["a", format!("n{}", *counter)]),
     }
 }
 
@@ -72,6 +73,7 @@ fn normalized(object: &Object, value: Value) -> Value {
     match (object.api_version, object.kind) {
         ("autoscaling/v1", "Scale") => typed::<o::autoscaling::v1::Scale>(value),
         ("v1", "Binding") => typed::<o::core::v1::Binding>(value),
+        ("authentication.k8s.io/v1", "TokenRequest") => typed::<o::authentication::v1::TokenRequest>(value),
         ("policy/v1", "Eviction") => typed::<o::policy::v1::Eviction>(value),
         ("meta.k8s.io/v1", "DeleteOptions") => {
             typed::<k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions>(value)
@@ -107,6 +109,33 @@ fn through_prost(object: &Object, raw: &[u8]) -> Vec<u8> {
         ("policy/v1", "PodDisruptionBudget") => again::<policy::v1::PodDisruptionBudget>(raw),
         ("policy/v1", "Eviction") => again::<policy::v1::Eviction>(raw),
         ("meta.k8s.io/v1", "DeleteOptions") => again::<meta::DeleteOptions>(raw),
+        ("rbac.authorization.k8s.io/v1", "Role") => again::<k8s_pb::api::rbac::v1::Role>(raw),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => again::<k8s_pb::api::rbac::v1::ClusterRole>(raw),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => again::<k8s_pb::api::rbac::v1::RoleBinding>(raw),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+            again::<k8s_pb::api::rbac::v1::ClusterRoleBinding>(raw)
+        }
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => {
+            again::<k8s_pb::api::authorization::v1::SelfSubjectAccessReview>(raw)
+        }
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => {
+            again::<k8s_pb::api::authorization::v1::SelfSubjectRulesReview>(raw)
+        }
+        ("authorization.k8s.io/v1", "SubjectAccessReview") => {
+            again::<k8s_pb::api::authorization::v1::SubjectAccessReview>(raw)
+        }
+        ("authorization.k8s.io/v1", "LocalSubjectAccessReview") => {
+            again::<k8s_pb::api::authorization::v1::LocalSubjectAccessReview>(raw)
+        }
+        ("authentication.k8s.io/v1", "SelfSubjectReview") => {
+            again::<k8s_pb::api::authentication::v1::SelfSubjectReview>(raw)
+        }
+        ("authentication.k8s.io/v1", "TokenReview") => {
+            again::<k8s_pb::api::authentication::v1::TokenReview>(raw)
+        }
+        ("authentication.k8s.io/v1", "TokenRequest") => {
+            again::<k8s_pb::api::authentication::v1::TokenRequest>(raw)
+        }
         (api_version, kind) => panic!("add the k8s-pb type of {api_version} {kind} to this test"),
     }
 }

@@ -105,6 +105,19 @@ pub fn to_json(wrapper: Wrapper, bytes: &[u8]) -> Result<Value, String> {
                     .map_err(|e| format!("the embedded document is not valid JSON: {e}")),
             }
         }
+        Wrapper::ExtraValue => {
+            let mut items = Vec::new();
+            for field in wire::fields(bytes) {
+                match field? {
+                    (1, WireValue::Bytes(b)) => items.push(Value::String(utf8(b)?.to_owned())),
+                    (1, other) => {
+                        return Err(format!("an ExtraValue item is {}, not a string", other.describe()));
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Value::Array(items))
+        }
     }
 }
 
@@ -150,6 +163,12 @@ pub fn from_json(wrapper: Wrapper, value: &Value) -> Result<Vec<u8>, String> {
         }
         Wrapper::RawExtension | Wrapper::FieldsV1 => {
             wire::put_bytes(&mut out, 1, value.to_string().as_bytes());
+        }
+        Wrapper::ExtraValue => {
+            for item in value.as_array().ok_or_else(|| format!("expected a list of strings, got {value}"))? {
+                let item = item.as_str().ok_or_else(|| format!("expected a string, got {item}"))?;
+                wire::put_bytes(&mut out, 1, item.as_bytes());
+            }
         }
     }
     Ok(out)

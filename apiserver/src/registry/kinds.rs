@@ -1,6 +1,9 @@
 //! The table of every kind the API serves: names, scope, discovery data and the typed hooks for admission.
 
-use k8s_openapi::api::{apps, batch, coordination, core, discovery, networking, policy, scheduling};
+use k8s_openapi::api::{
+    apps, authentication, authorization, batch, coordination, core, discovery, networking, policy, rbac,
+    scheduling,
+};
 
 use super::admission::{Typed, TypedKind};
 
@@ -19,6 +22,8 @@ pub enum Subresource {
     Finalize,
     /// `pods/{name}/eviction`: a deletion that respects PodDisruptionBudgets (policy/v1 Eviction).
     Eviction,
+    /// `serviceaccounts/{name}/token`: a TokenRequest for a bound, expiring ServiceAccount token.
+    Token,
     /// `pods/{name}/exec`, `attach` and `portforward`: listed so kubectl finds them, answered with an explanation
     /// (a wasm guest has no shell, terminal or ports to forward).
     Exec,
@@ -38,6 +43,7 @@ impl Subresource {
             Subresource::Log => "log",
             Subresource::Finalize => "finalize",
             Subresource::Eviction => "eviction",
+            Subresource::Token => "token",
             Subresource::Exec => "exec",
             Subresource::Attach => "attach",
             Subresource::PortForward => "portforward",
@@ -48,7 +54,7 @@ impl Subresource {
     pub fn verbs(self) -> &'static [&'static str] {
         match self {
             Subresource::Status | Subresource::Scale => &["get", "patch", "update"],
-            Subresource::Binding | Subresource::Eviction => &["create"],
+            Subresource::Binding | Subresource::Eviction | Subresource::Token => &["create"],
             Subresource::Exec | Subresource::Attach | Subresource::PortForward => &["create", "get"],
             Subresource::Log => &["get"],
             Subresource::Finalize => &["update"],
@@ -61,6 +67,7 @@ impl Subresource {
             Subresource::Scale => ("autoscaling", "v1", "Scale"),
             Subresource::Binding => ("", "v1", "Binding"),
             Subresource::Eviction => ("policy", "v1", "Eviction"),
+            Subresource::Token => ("authentication.k8s.io", "v1", "TokenRequest"),
             Subresource::Exec => ("", "v1", "PodExecOptions"),
             Subresource::Attach => ("", "v1", "PodAttachOptions"),
             Subresource::PortForward => ("", "v1", "PodPortForwardOptions"),
@@ -98,6 +105,9 @@ pub struct ResourceType {
     pub selectable_fields: &'static [&'static str],
     /// The store's key prefix for this kind.
     pub storage: &'static str,
+    /// Whether objects are stored; the review kinds (`SelfSubjectAccessReview`, …) are only ever created, and the
+    /// answer is computed.
+    pub stored: bool,
     /// Typed decoding, defaulting and validation.
     pub typed: &'static dyn TypedKind,
 }
@@ -123,6 +133,11 @@ impl ResourceType {
         if self.group.is_empty() { self.plural.to_owned() } else { format!("{}.{}", self.plural, self.group) }
     }
 
+    /// The verbs served: every verb, or only `create` for the review kinds.
+    pub fn verbs(&self) -> &'static [&'static str] {
+        if self.stored { ALL_VERBS } else { &["create"] }
+    }
+
     /// Whether a subresource is served.
     pub fn has(&self, sub: Subresource) -> bool {
         self.subresources.contains(&sub)
@@ -145,7 +160,19 @@ macro_rules! kind {
             subresources: &[$(Subresource::$sub),*],
             selectable_fields: &[$($field),*],
             storage: if $group.is_empty() { $plural } else { concat!($group, "/", $plural) },
+            stored: true,
             typed: &Typed::<$ty>::NEW,
+        }
+    };
+}
+
+/// A review kind: created to ask a question, never stored.
+macro_rules! review {
+    ($group:literal, $kind:literal, $plural:literal, $singular:literal, $namespaced:literal, $ty:ty) => {
+        ResourceType {
+            stored: false,
+            ..kind!($group, "v1", $kind, $plural, $singular, $namespaced, $ty,
+                short: [], categories: [], sub: [], fields: [])
         }
     };
 }
@@ -165,7 +192,7 @@ pub static KINDS: &[ResourceType] = &[
     kind!("", "v1", "Secret", "secrets", "secret", true, core::v1::Secret,
         short: [], categories: [], sub: [], fields: ["type"]),
     kind!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, core::v1::ServiceAccount,
-        short: ["sa"], categories: [], sub: [], fields: []),
+        short: ["sa"], categories: [], sub: [Token], fields: []),
     kind!("", "v1", "Node", "nodes", "node", false, core::v1::Node,
         short: ["no"], categories: [], sub: [Status], fields: ["spec.unschedulable"]),
     kind!("", "v1", "Event", "events", "event", true, core::v1::Event,
@@ -191,6 +218,62 @@ pub static KINDS: &[ResourceType] = &[
         short: ["pc"], categories: [], sub: [], fields: []),
     kind!("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true, policy::v1::PodDisruptionBudget,
         short: ["pdb"], categories: [], sub: [Status], fields: []),
+    kind!("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false, rbac::v1::ClusterRole,
+        short: [], categories: [], sub: [], fields: []),
+    kind!("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false,
+        rbac::v1::ClusterRoleBinding, short: [], categories: [], sub: [], fields: []),
+    kind!("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true, rbac::v1::Role,
+        short: [], categories: [], sub: [], fields: []),
+    kind!("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, rbac::v1::RoleBinding,
+        short: [], categories: [], sub: [], fields: []),
+    review!(
+        "authorization.k8s.io",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        false,
+        authorization::v1::SelfSubjectAccessReview
+    ),
+    review!(
+        "authorization.k8s.io",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        false,
+        authorization::v1::SelfSubjectRulesReview
+    ),
+    review!(
+        "authorization.k8s.io",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        "subjectaccessreview",
+        false,
+        authorization::v1::SubjectAccessReview
+    ),
+    review!(
+        "authorization.k8s.io",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        "localsubjectaccessreview",
+        true,
+        authorization::v1::LocalSubjectAccessReview
+    ),
+    review!(
+        "authentication.k8s.io",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        false,
+        authentication::v1::SelfSubjectReview
+    ),
+    review!(
+        "authentication.k8s.io",
+        "TokenReview",
+        "tokenreviews",
+        "tokenreview",
+        false,
+        authentication::v1::TokenReview
+    ),
 ];
 
 /// The kind served at `group/version` under `plural`.

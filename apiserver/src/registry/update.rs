@@ -35,6 +35,7 @@ impl Part {
                 Subresource::Binding
                 | Subresource::Log
                 | Subresource::Eviction
+                | Subresource::Token
                 | Subresource::Exec
                 | Subresource::Attach
                 | Subresource::PortForward,

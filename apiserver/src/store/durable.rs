@@ -241,6 +241,7 @@ fn commit_batch(
                     } else {
                         guard.objects.insert(event.key.clone(), event.object.clone());
                     }
+                    guard.record_write(&event.key, event.rv);
                     guard.history.push(event.clone());
                 }
             }

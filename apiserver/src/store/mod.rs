@@ -15,7 +15,7 @@ pub mod durable;
 pub mod encryption;
 pub mod history;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -46,6 +46,11 @@ impl Key {
             Some(ns) => format!("{resource}/{ns}/"),
             None => format!("{resource}/"),
         }
+    }
+
+    /// The resource prefix of the key (`pods`, `apps/deployments`).
+    pub fn storage(&self) -> &str {
+        self.0.rsplitn(3, '/').nth(2).unwrap_or_default()
     }
 
     /// The key as stored.
@@ -149,12 +154,31 @@ pub struct State {
     pub rv: u64,
     /// Recent events and the live watchers' channel.
     pub history: History,
+    /// The resource version of the newest write under each resource prefix, so that caches derived from one kind
+    /// (the RBAC authoriser's index) know cheaply when to rebuild.
+    written: HashMap<String, u64>,
 }
 
 impl State {
     /// The committed version of one object.
     pub fn get(&self, key: &Key) -> Option<&Arc<StoredObject>> {
         self.objects.get(key)
+    }
+
+    /// The resource version of the newest write (create, update or delete) of a kind, by its storage prefix; 0
+    /// when none happened since start-up.
+    pub fn last_write(&self, storage: &str) -> u64 {
+        self.written.get(storage).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn record_write(&mut self, key: &Key, rv: u64) {
+        let storage = key.storage();
+        match self.written.get_mut(storage) {
+            Some(last) => *last = rv,
+            None => {
+                self.written.insert(storage.to_owned(), rv);
+            }
+        }
     }
 
     /// Every committed object under a key prefix (from [`Key::prefix`]), in key order, starting after `after`.

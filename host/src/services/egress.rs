@@ -26,8 +26,7 @@ use sha2::{Digest, Sha256};
 pub const EGRESS_IP_ANNOTATION: &str = "wharf.dev/egress-ip";
 /// The node label that makes a node eligible to hold egress addresses.
 pub const EGRESS_ASSIGNABLE_LABEL: &str = "wharf.dev/egress-assignable";
-/// The namespace and name of the ConfigMap of egress settings.
-pub const EGRESS_CONFIG: (&str, &str) = ("kube-system", "wharf-egress");
+pub use api::egress::EGRESS_CONFIG;
 /// Its key listing the protected networks.
 pub const PROTECTED_KEY: &str = "protected-cidrs";
 

@@ -65,8 +65,10 @@ pub fn start(
     let namespaces = watch::<Namespace>(Api::all(client.clone()), &unwatched, tracker, stop);
     let egress = egress::EgressAddresses {
         namespaces: namespaces.clone(),
-        config: watch::<ConfigMap>(
+        // Only this one ConfigMap of kube-system: a node may read no other.
+        config: watch_with::<ConfigMap>(
             Api::namespaced(client.clone(), egress::EGRESS_CONFIG.0),
+            watcher::Config::default().fields(&format!("metadata.name={}", egress::EGRESS_CONFIG.1)),
             &unwatched,
             tracker,
             stop,
@@ -162,20 +164,31 @@ fn watch<K>(api: Api<K>, changed: &Arc<Notify>, tracker: &TaskTracker, stop: &Ca
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
+    watch_with(api, watcher::Config::default(), changed, tracker, stop)
+}
+
+fn watch_with<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    changed: &Arc<Notify>,
+    tracker: &TaskTracker,
+    stop: &CancellationToken,
+) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
     let (reader, writer) = reflector::store();
     let (changed, stop) = (changed.clone(), stop.clone());
     tracker.spawn(async move {
-        let events = reflector::reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .for_each(|event| {
-                let changed = changed.clone();
-                async move {
-                    match event {
-                        Ok(_) => changed.notify_one(),
-                        Err(error) => tracing::debug!(%error, "Service proxy watch failed; retrying"),
-                    }
+        let events = reflector::reflector(writer, watcher(api, config)).default_backoff().for_each(|event| {
+            let changed = changed.clone();
+            async move {
+                match event {
+                    Ok(_) => changed.notify_one(),
+                    Err(error) => tracing::debug!(%error, "Service proxy watch failed; retrying"),
                 }
-            });
+            }
+        });
         tokio::select! {
             () = stop.cancelled() => {}
             () = events => {}

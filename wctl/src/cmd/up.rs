@@ -5,7 +5,6 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use apiserver::registry::{Registry, WriteOptions, kinds};
 use apiserver::{Server, ServerConfig, ServiceNetwork};
 use serde_json::Value;
 
@@ -35,6 +34,8 @@ pub struct UpArgs {
     /// How many rotated audit logs are kept.
     #[arg(long, value_name = "N", default_value_t = 10)]
     audit_log_maxbackup: usize,
+    #[command(flatten)]
+    security: super::security::SecurityFlags,
     /// Manifests (multi-document YAML) to create or update once the cluster is up.
     #[arg(long = "apply", short = 'f', value_name = "FILE")]
     apply: Vec<PathBuf>,
@@ -93,6 +94,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         max_size_bytes: args.audit_log_maxsize << 20,
         max_backups: args.audit_log_maxbackup,
     });
+    args.security.apply(&mut config, args.node_ip);
     config.services = ServiceNetwork {
         cluster_ip_range: args.service_cluster_ip_range.trunc(),
         node_ports: args.service_node_port_range.clone(),
@@ -104,11 +106,23 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         );
     }
     let mut server = Server::start(config).await?;
-    let client = kube::Client::try_from(kube::Config::new(format!("http://{}", server.addr()).parse()?))?;
-    let scheduler = (!args.disable_scheduler)
-        .then(|| scheduler::Service::start(client.clone(), scheduler::Options::default()));
-    let controllers = (!args.disable_controllers)
-        .then(|| controllers::Controllers::start_with(client.clone(), controller_options));
+    // Each component acts with its own least-privilege identity, through the same checks as any client.
+    let client_as = async |user: &str, groups: &[&str]| -> anyhow::Result<kube::Client> {
+        let kubeconfig = server.kubeconfig_for(user, groups).map_err(anyhow::Error::msg)?;
+        super::client_from_kubeconfig_text(&kubeconfig).await
+    };
+    let scheduler = if args.disable_scheduler {
+        None
+    } else {
+        let client = client_as("system:kube-scheduler", &[]).await?;
+        Some(scheduler::Service::start(client, scheduler::Options::default()))
+    };
+    let controllers = if args.disable_controllers {
+        None
+    } else {
+        let client = client_as("system:kube-controller-manager", &[]).await?;
+        Some(controllers::Controllers::start_with(client, controller_options))
+    };
     let agent = if args.disable_agent {
         None
     } else {
@@ -121,12 +135,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         node.log_listen = SocketAddr::new(args.node_ip, 0);
         node.image_ca_files = args.image_ca;
         node.trust = args.trust.trust()?;
+        let client = client_as(&format!("system:node:{}", args.node_name), &["system:nodes"]).await?;
         Some(host::Agent::start(client, node).await.context("cannot start the local node agent")?)
     };
-    for file in &args.apply {
-        apply_file(server.registry(), file).await?;
+    if !args.apply.is_empty() {
+        let admin = super::client_from_kubeconfig(server.kubeconfig()).await?;
+        for file in &args.apply {
+            apply_file(&admin, file).await?;
+        }
     }
-    println!("Wharf is up: API at http://{}", server.addr());
+    println!("Wharf is up: API at {}", server.url());
     println!("  export KUBECONFIG={}", server.kubeconfig().display());
     println!("  kubectl get all -A");
     tokio::select! {
@@ -147,44 +165,53 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates each document of a manifest file, or updates it when it exists.
-async fn apply_file(registry: &Registry, file: &Path) -> anyhow::Result<()> {
+/// Applies each document of a manifest file through the API (server-side apply, field manager `wctl`).
+async fn apply_file(client: &kube::Client, file: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let discovery =
+        kube::Discovery::new(client.clone()).run().await.context("cannot read the API's discovery")?;
     for document in serde_yaml::Deserializer::from_str(&text) {
         let object: Value = serde::Deserialize::deserialize(document)
             .with_context(|| format!("{} is not valid YAML", file.display()))?;
         if object.is_null() {
             continue;
         }
-        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-        let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
-        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-        let rt = kinds::by_kind(group, kind)
-            .with_context(|| format!("{}: kind {kind:?} of {api_version:?} is not served", file.display()))?;
-        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let namespace =
-            object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_owned();
-        let options = WriteOptions::default();
-        let result = match registry.create(rt, Some(&namespace), object.clone(), &options).await {
-            Err(e) if e.code == 409 => {
-                registry
-                    .patch(
-                        rt,
-                        Some(&namespace),
-                        &name,
-                        None,
-                        apiserver::patch::PatchKind::Apply,
-                        object,
-                        &options,
-                    )
-                    .await
+        let object: kube::api::DynamicObject = serde_json::from_value(object)
+            .with_context(|| format!("{}: a document is not a Kubernetes object", file.display()))?;
+        let types = object.types.clone().unwrap_or_default();
+        let gvk = kube::api::GroupVersionKind::try_from(&types)
+            .with_context(|| format!("{}: a document has no apiVersion and kind", file.display()))?;
+        let (resource, capabilities) = discovery.resolve_gvk(&gvk).with_context(|| {
+            format!("{}: kind {:?} of {:?} is not served", file.display(), types.kind, types.api_version)
+        })?;
+        let name = object.metadata.name.clone().unwrap_or_default();
+        let api: kube::Api<kube::api::DynamicObject> = match capabilities.scope {
+            kube::discovery::Scope::Namespaced => {
+                let namespace = object.metadata.namespace.as_deref().unwrap_or("default");
+                kube::Api::namespaced_with(client.clone(), namespace, &resource)
             }
-            other => other,
+            kube::discovery::Scope::Cluster => kube::Api::all_with(client.clone(), &resource),
         };
-        result.map_err(|e| anyhow::anyhow!("{}: {} {name}: {}", file.display(), rt.singular, e.message))?;
-        println!("{}/{name} applied", rt.singular);
+        let params = kube::api::PatchParams::apply("wctl").force();
+        api.patch(&name, &params, &kube::api::Patch::Apply(&object)).await.map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {} {name}: {}",
+                file.display(),
+                resource.kind.to_lowercase(),
+                api_message(&e)
+            )
+        })?;
+        println!("{}/{name} applied", resource.kind.to_lowercase());
     }
     Ok(())
+}
+
+/// What the API server said, without kube-rs' wrapping.
+fn api_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => status.message.clone(),
+        other => other.to_string(),
+    }
 }
 
 pub(crate) async fn shutdown_signal() {
