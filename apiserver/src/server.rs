@@ -231,6 +231,12 @@ impl Server {
             registry.clone(),
             stop.clone(),
         )));
+        server.tasks.push(tokio::spawn(crate::auth::csr::run(
+            registry.clone(),
+            server.security.clone(),
+            credentials.clone(),
+            stop.clone(),
+        )));
         server.tasks.push(tokio::spawn(renew_certificates(credentials, stop)));
         let scheme = if config.plain_http { "http" } else { "https" };
         tracing::info!(url = %format!("{scheme}://{addr}"), data_dir = %config.data_dir.display(), "API server listening");
@@ -259,7 +265,8 @@ impl Server {
             b64(&issued.cert_pem),
             b64(&issued.key_pem)
         );
-        Ok(kubeconfig_yaml(&format!("https://{host}"), Some(&b64(self.credentials.ca_pem())), &user_fields))
+        let trust = self.credentials.serving_trust_pem().map(|pem| b64(&pem));
+        Ok(kubeconfig_yaml(&format!("https://{host}"), trust.as_deref(), &user_fields))
     }
 
     /// The server's URL.

@@ -21,6 +21,7 @@ mod namespaces;
 mod node;
 mod protobuf;
 mod scheduling;
+mod security;
 mod services;
 mod verbs;
 mod watch;

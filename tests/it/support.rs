@@ -48,13 +48,32 @@ impl TestServer {
 
     /// A kube-rs client that trusts the server but presents no credentials.
     pub fn anonymous_client(&self) -> kube::Client {
+        client_for(&self.kubeconfig_text_with_token(None))
+    }
+
+    /// A kube-rs client that presents a bearer token.
+    pub fn client_with_token(&self, token: &str) -> kube::Client {
+        client_for(&self.kubeconfig_text_with_token(Some(token)))
+    }
+
+    /// A kubeconfig file that presents a bearer token, for kubectl.
+    pub fn kubeconfig_with_token(&self, token: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("kubeconfig-token-{}", &token[..token.len().min(8)]));
+        std::fs::write(&path, self.kubeconfig_text_with_token(Some(token))).expect("write");
+        path
+    }
+
+    /// The admin kubeconfig with its client certificate replaced by `token` (or by nothing).
+    fn kubeconfig_text_with_token(&self, token: Option<&str>) -> String {
         let admin = std::fs::read_to_string(self.server.kubeconfig()).expect("kubeconfig");
-        let anonymous: String = admin
+        let user = token.map_or_else(|| "  user: {}\n".to_owned(), |t| format!("  user:\n    token: {t}\n"));
+        admin
             .lines()
-            .filter(|l| !l.contains("client-certificate-data") && !l.contains("client-key-data"))
-            .map(|l| if l.trim() == "user:" { "  user: {}\n".to_owned() } else { format!("{l}\n") })
-            .collect();
-        client_for(&anonymous)
+            .filter(|l| {
+                !["client-certificate-data:", "client-key-data:", "token:"].iter().any(|f| l.contains(f))
+            })
+            .map(|l| if l.trim() == "user:" { user.clone() } else { format!("{l}\n") })
+            .collect()
     }
 
     /// A kubeconfig file acting as `user` in `groups`, for kubectl.

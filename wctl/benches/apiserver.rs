@@ -14,17 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
+use support::ApiClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+mod support;
 
 const POD_COUNT: usize = 10_000;
 const WATCHERS: usize = 100;
 const WATCHED_WRITES: usize = 300;
-
-type Http = Client<HttpConnector, Full<Bytes>>;
 
 fn pod(name: &str) -> Bytes {
     serde_json::json!({
@@ -42,18 +40,6 @@ fn pod(name: &str) -> Bytes {
     .into()
 }
 
-async fn request(http: &Http, method: &str, url: &str, body: Bytes) -> (u16, Bytes) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json")
-        .body(Full::new(body))
-        .expect("request");
-    let response = http.request(request).await.expect("server answers");
-    let status = response.status().as_u16();
-    (status, response.into_body().collect().await.expect("body").to_bytes())
-}
-
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -66,9 +52,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn create_pods(http: &Http, base: &str, ns: &str, count: usize, clients: usize) -> f64 {
+async fn create_pods(http: &ApiClient, ns: &str, count: usize, clients: usize) -> f64 {
     let next = Arc::new(AtomicUsize::new(0));
-    let url = format!("{base}/api/v1/namespaces/{ns}/pods");
+    let url = format!("/api/v1/namespaces/{ns}/pods");
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
@@ -79,7 +65,7 @@ async fn create_pods(http: &Http, base: &str, ns: &str, count: usize, clients: u
                 if i >= count {
                     return;
                 }
-                let (status, _) = request(&http, "POST", &url, pod(&format!("p-{i}"))).await;
+                let (status, _) = http.request("POST", &url, pod(&format!("p-{i}"))).await;
                 assert_eq!(status, 201);
             }
         }));
@@ -108,15 +94,13 @@ async fn main() {
         .expect("wctl up");
     let pid = server.id().expect("pid");
     let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let mut base = String::new();
     while let Some(line) = lines.next_line().await.expect("stdout") {
-        if let Some(u) = line.strip_prefix("Wharf is up: API at ") {
-            u.clone_into(&mut base);
+        if line.starts_with("Wharf is up: API at ") {
             break;
         }
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build_http();
+    let http = ApiClient::from_kubeconfig(&dir.path().join("kubeconfig"));
     println!("wctl up with {}", if everything { "every component" } else { "the API server alone" });
     println!(
         "machine: {} cores; server pid {pid}; idle RSS {} KiB",
@@ -125,12 +109,12 @@ async fn main() {
     );
     for ns in ["one", "many", "watch"] {
         let body = serde_json::json!({"metadata": {"name": ns}}).to_string().into();
-        assert_eq!(request(&http, "POST", &format!("{base}/api/v1/namespaces"), body).await.0, 201);
+        assert_eq!(http.request("POST", "/api/v1/namespaces", body).await.0, 201);
     }
 
-    let rate = create_pods(&http, &base, "one", 1_000, 1).await;
+    let rate = create_pods(&http, "one", 1_000, 1).await;
     println!("durable creates/s, 1 client: {rate:.0}");
-    let rate = create_pods(&http, &base, "many", POD_COUNT, 64).await;
+    let rate = create_pods(&http, "many", POD_COUNT, 64).await;
     println!("durable creates/s, 64 clients: {rate:.0}");
     println!("server RSS holding {} pods: {:.1} MiB", POD_COUNT + 1_000, rss_kib(pid) as f64 / 1024.0);
 
@@ -138,8 +122,7 @@ async fn main() {
     let mut size = 0;
     for _ in 0..10 {
         let start = Instant::now();
-        let (status, body) =
-            request(&http, "GET", &format!("{base}/api/v1/namespaces/many/pods"), Bytes::new()).await;
+        let (status, body) = http.request("GET", "/api/v1/namespaces/many/pods", Bytes::new()).await;
         list_times.push(start.elapsed());
         assert_eq!(status, 200);
         size = body.len();
@@ -153,12 +136,9 @@ async fn main() {
     );
     let mut table_times = Vec::new();
     for _ in 0..3 {
-        let request = http::Request::get(format!("{base}/api/v1/namespaces/many/pods"))
-            .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-            .body(Full::new(Bytes::new()))
-            .expect("request");
         let start = Instant::now();
-        let response = http.request(request).await.expect("table");
+        let table = Some("application/json;as=Table;v=v1;g=meta.k8s.io");
+        let response = http.send("GET", "/api/v1/namespaces/many/pods", table).await.expect("table");
         response.into_body().collect().await.expect("body");
         table_times.push(start.elapsed());
     }
@@ -169,12 +149,12 @@ async fn main() {
     let until = Instant::now() + Duration::from_secs(5);
     let mut tasks = Vec::new();
     for c in 0..64 {
-        let (http, gets, base) = (http.clone(), gets.clone(), base.clone());
+        let (http, gets) = (http.clone(), gets.clone());
         tasks.push(tokio::spawn(async move {
             let mut i = c;
             while Instant::now() < until {
-                let url = format!("{base}/api/v1/namespaces/many/pods/p-{}", i % POD_COUNT);
-                assert_eq!(request(&http, "GET", &url, Bytes::new()).await.0, 200);
+                let url = format!("/api/v1/namespaces/many/pods/p-{}", i % POD_COUNT);
+                assert_eq!(http.request("GET", &url, Bytes::new()).await.0, 200);
                 gets.fetch_add(1, Ordering::Relaxed);
                 i += 64;
             }
@@ -188,20 +168,15 @@ async fn main() {
     // Watch delivery: 100 watchers, one writer creating objects at ~100/s. Latency runs from the moment the
     // write was acknowledged to its client to each watcher's receipt; an event that arrives before the
     // acknowledgement counts as zero.
-    let (_, list) =
-        request(&http, "GET", &format!("{base}/api/v1/namespaces/watch/configmaps"), Bytes::new()).await;
+    let (_, list) = http.request("GET", "/api/v1/namespaces/watch/configmaps", Bytes::new()).await;
     let list: serde_json::Value = serde_json::from_slice(&list).expect("list");
     let rv = list["metadata"]["resourceVersion"].as_str().expect("rv").to_owned();
     let acked: Arc<Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
     let mut watchers = Vec::new();
     for _ in 0..WATCHERS {
-        let url = format!(
-            "{base}/api/v1/namespaces/watch/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=120"
-        );
-        let response = http
-            .request(http::Request::get(url).body(Full::new(Bytes::new())).expect("watch"))
-            .await
-            .expect("watch");
+        let url =
+            format!("/api/v1/namespaces/watch/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=120");
+        let response = http.send("GET", &url, None).await.expect("watch");
         let mut body = response.into_body();
         watchers.push(tokio::spawn(async move {
             let mut received = Vec::with_capacity(WATCHED_WRITES);
@@ -229,8 +204,7 @@ async fn main() {
     for i in 0..WATCHED_WRITES {
         let name = format!("c{i}");
         let body = serde_json::json!({"metadata": {"name": name}}).to_string().into();
-        let (status, _) =
-            request(&http, "POST", &format!("{base}/api/v1/namespaces/watch/configmaps"), body).await;
+        let (status, _) = http.request("POST", "/api/v1/namespaces/watch/configmaps", body).await;
         assert_eq!(status, 201);
         acked.lock().expect("lock").insert(name, Instant::now());
         tokio::time::sleep(Duration::from_millis(10)).await;

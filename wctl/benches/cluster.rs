@@ -108,8 +108,8 @@ async fn main() {
     up.args(["up", "--listen", "127.0.0.1:0", "--max-pods", "2000", "--data-dir"])
         .arg(dir.path())
         .env("WHARF_LOG", "warn");
-    let (mut server, url) = support::start(up, "Wharf is up: API at ").await;
-    let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
+    let (mut server, _) = support::start(up, "Wharf is up: API at ").await;
+    let client = support::admin_client(dir.path()).await;
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client, "default");
 

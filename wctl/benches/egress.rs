@@ -60,9 +60,9 @@ async fn assignable(nodes: &Api<Node>, node: &str) {
 async fn main() {
     let component = http_hello();
     let dir = tempfile::tempdir().expect("tempdir");
-    let cluster = two_nodes(dir.path()).await;
-    let url = &cluster.url;
-    let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
+    let _cluster = two_nodes(dir.path()).await;
+
+    let client = support::admin_client(dir.path()).await;
 
     // The server outside the cluster: one answer per connection.
     let outside = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listener");

@@ -131,8 +131,8 @@ async fn main() {
     let component = http_hello();
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster = two_nodes(dir.path()).await;
-    let (server, url) = (&cluster.server, &cluster.url);
-    let client = kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
+    let server = &cluster.server;
+    let client = support::admin_client(dir.path()).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let services: Api<Service> = Api::namespaced(client.clone(), "default");
     let image = component.display().to_string();

@@ -36,6 +36,15 @@ enum Command {
     Sign(cmd::trust::SignArgs),
     /// Check a module's signature against a public key.
     Verify(cmd::trust::VerifyArgs),
+    /// Bootstrap tokens for joining nodes.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a bootstrap token that lets a node join with `wctl node --token` (kubeadm's `token create`).
+    Create(cmd::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +71,7 @@ fn main() -> ExitCode {
             Command::Keygen(args) => cmd::trust::keygen(&args),
             Command::Sign(args) => cmd::trust::sign(&args),
             Command::Verify(args) => cmd::trust::verify(&args),
+            Command::Token(TokenCommand::Create(args)) => cmd::token::create(args).await,
         }
     });
     match result {

@@ -1,4 +1,5 @@
-//! `wctl up` as a user runs it: durability across `kill -9`, and one-line errors for unusable data directories.
+//! `wctl` as a user runs it: durability across `kill -9`, one-line errors for unusable data directories, and a
+//! node joining with a bootstrap token.
 
 // A failed unwrap is a failed test, with its location; that is what tests want.
 #![allow(clippy::unwrap_used, clippy::default_trait_access)]
@@ -15,8 +16,15 @@ use tokio::process::{Child, Command};
 
 /// Starts `wctl up` on a free port and returns it with its API URL.
 async fn up(data_dir: &Path) -> (Child, String) {
+    up_with(data_dir, &[]).await
+}
+
+/// Starts `wctl up` with extra flags.
+async fn up_with(data_dir: &Path, flags: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wctl"))
-        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .args(flags)
+        .arg("--data-dir")
         .arg(data_dir)
         .env("WHARF_LOG", "warn")
         .stdout(Stdio::piped())
@@ -121,4 +129,86 @@ async fn unusable_data_directories_fail_with_one_line() {
     let file = tempfile::NamedTempFile::new().unwrap();
     let message = failed_up(file.path()).await;
     assert!(message.starts_with("error: cannot open data directory"), "{message}");
+}
+
+/// Runs `wctl` to completion; returns whether it succeeded, stdout and stderr.
+async fn wctl(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wctl")).args(args).env("WHARF_LOG", "off").output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out).await.expect("exits in time").expect("runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_joins_with_a_bootstrap_token_and_then_acts_as_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = up_with(dir.path(), &["--disable-agent"]).await;
+    let kubeconfig = dir.path().join("kubeconfig").display().to_string();
+    let (ok, token, stderr) = wctl(&["token", "create", "--kubeconfig", &kubeconfig, "--ttl", "1h"]).await;
+    assert!(ok, "{stderr}");
+    assert!(token.len() == 23 && token.as_bytes()[6] == b'.', "a bootstrap token: {token}");
+
+    let node_dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("pki/ca.crt").display().to_string();
+    let join = |token: String, name: &'static str, data: std::path::PathBuf| {
+        let (url, ca) = (url.clone(), ca.clone());
+        async move {
+            Command::new(env!("CARGO_BIN_EXE_wctl"))
+                .args(["node", "--server", &url, "--token", &token, "--certificate-authority", &ca])
+                .args(["--node-name", name, "--node-ip", "127.0.0.1", "--data-dir"])
+                .arg(data)
+                .env("WHARF_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("wctl node")
+        }
+    };
+    let _node = join(token.clone(), "joined", node_dir.path().to_path_buf()).await;
+    let admin = client(dir.path()).await;
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(admin.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while nodes.get_opt("joined").await.unwrap().is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "the node did not register");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // It acts as system:node:joined, with what the Node authoriser allows it and no more.
+    let own = kube::config::Kubeconfig::read_from(node_dir.path().join("kubeconfig")).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(own, &Default::default()).await.unwrap();
+    let node_client = kube::Client::try_from(config).unwrap();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(node_client.clone(), "kube-system");
+    let kube::Error::Api(refused) = secrets.list(&Default::default()).await.unwrap_err() else { panic!() };
+    assert_eq!(refused.code, 403);
+    assert!(refused.message.contains("User \"system:node:joined\""), "{}", refused.message);
+    let csrs: Api<kube::api::DynamicObject> = Api::all_with(
+        admin,
+        &kube::discovery::ApiResource::erase::<k8s_openapi::api::certificates::v1::CertificateSigningRequest>(
+            &(),
+        ),
+    );
+    let request = csrs.list(&Default::default()).await.unwrap().items.remove(0);
+    let request = serde_json::to_value(request).unwrap();
+    assert!(request["spec"]["username"].as_str().unwrap().starts_with("system:bootstrap:"), "{request}");
+    assert_eq!(request["status"]["conditions"][0]["reason"], "AutoApproved");
+
+    // A wrong token is refused in one line.
+    let (ok, _, stderr) = wctl(&[
+        "node",
+        "--server",
+        &url,
+        "--token",
+        "abcdef.0000000000000000",
+        "--certificate-authority",
+        &ca,
+        "--node-name",
+        "intruder",
+        "--data-dir",
+        &node_dir.path().join("other").display().to_string(),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("refused the bootstrap token"), "{stderr}");
 }

@@ -1,9 +1,11 @@
-//! Defaults for RBAC objects (a subject's `apiGroup`) and for the review kinds, which have none.
+//! Defaults for RBAC objects (a subject's `apiGroup`), and for the review kinds and CertificateSigningRequests,
+//! which have none.
 
 use k8s_openapi::api::authentication::v1::{SelfSubjectReview, TokenReview};
 use k8s_openapi::api::authorization::v1::{
     LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview, SubjectAccessReview,
 };
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, Subject};
 
 use super::ApplyDefaults;
@@ -52,5 +54,6 @@ no_defaults!(
     SubjectAccessReview,
     LocalSubjectAccessReview,
     SelfSubjectReview,
-    TokenReview
+    TokenReview,
+    CertificateSigningRequest
 );

@@ -16,6 +16,7 @@
 
 mod apps;
 mod batch;
+mod certificates;
 mod cluster;
 mod config;
 mod meta;

@@ -12,6 +12,7 @@
 
 pub mod authn;
 pub mod authz;
+pub mod csr;
 pub mod escalation;
 pub mod jwt;
 pub mod node;

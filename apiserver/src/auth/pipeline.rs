@@ -14,10 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::UserInfo;
@@ -79,12 +81,20 @@ pub async fn admit(State(security): State<Arc<Security>>, request: Request, next
     let long_running = caller.info.verb == "watch"
         || (caller.info.subresource == "log"
             && request.uri().query().is_some_and(|q| q.contains("follow=true")));
-    let slot = if long_running {
-        security.fairness.watch(&user.name)
-    } else {
-        security.fairness.admit(&user.name).await
-    };
-    match slot {
+    if long_running {
+        let slot = match security.fairness.watch(&user.name) {
+            Ok(slot) => slot,
+            Err(e) => return too_many(e),
+        };
+        // The slot is held for as long as the stream is open, not just until its headers are sent.
+        let (parts, body) = next.run(request).await.into_parts();
+        let stream = body.into_data_stream().map(move |chunk| {
+            let _held = &slot;
+            chunk
+        });
+        return Response::from_parts(parts, Body::from_stream(stream));
+    }
+    match security.fairness.admit(&user.name).await {
         Ok(slot) => {
             let response = next.run(request).await;
             drop(slot);
@@ -198,5 +208,57 @@ fn overloaded() -> ApiError {
         reason: "TooManyRequests",
         message: "Too many requests, please try again later.".into(),
         details: Some(serde_json::json!({"retryAfterSeconds": 1})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fairness(in_flight: usize, queued: usize, queue_timeout: Duration) -> Fairness {
+        Fairness::new(FairnessOptions {
+            max_in_flight_per_user: in_flight,
+            max_queued_per_user: queued,
+            queue_timeout,
+            max_watches_per_user: 1,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_user_past_its_share_waits_then_gets_429_and_others_are_untouched() {
+        let fair = fairness(1, 1, Duration::from_secs(30));
+        let held = fair.admit("flood").await.unwrap();
+        // The second waits in the queue; the third finds the queue full.
+        let fair = Arc::new(fair);
+        let waiting = tokio::spawn({
+            let fair = fair.clone();
+            async move { fair.admit("flood").await.map(drop) }
+        });
+        tokio::task::yield_now().await;
+        while fair.share("flood").queued.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let refused = fair.admit("flood").await.err().map(|e| (e.code, e.reason));
+        assert_eq!(refused, Some((429, "TooManyRequests")));
+        assert!(fair.admit("calm").await.is_ok(), "another user has its own share");
+        drop(held);
+        assert!(waiting.await.unwrap().is_ok(), "the queued request is served once a slot frees");
+    }
+
+    #[tokio::test]
+    async fn a_queued_request_gives_up_after_the_queue_timeout() {
+        let fair = fairness(1, 4, Duration::from_millis(50));
+        let _held = fair.admit("flood").await.unwrap();
+        let waited = fair.admit("flood").await.err().map(|e| e.code);
+        assert_eq!(waited, Some(429));
+    }
+
+    #[test]
+    fn watches_are_counted_apart() {
+        let fair = fairness(1, 0, Duration::from_secs(1));
+        let open = fair.watch("flood").unwrap();
+        assert!(fair.watch("flood").is_err());
+        drop(open);
+        assert!(fair.watch("flood").is_ok());
     }
 }

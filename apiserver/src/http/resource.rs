@@ -9,7 +9,7 @@ use super::output::{self, Format};
 use super::path::Target;
 use super::query::Query;
 use super::{AppState, header_str, read_body, watch};
-use crate::auth::{UserInfo, escalation, node, reviews};
+use crate::auth::{UserInfo, csr, escalation, node, reviews};
 use crate::error::{ApiError, Result};
 use crate::patch::{self, PatchKind};
 use crate::protobuf;
@@ -65,6 +65,10 @@ pub async fn handle(
             let options = query.write_options()?;
             let object = decode_body(headers, body, rt, target.sub).await?;
             node::admit_create(user, rt.kind, &object)?;
+            let mut object = object;
+            if rt.kind == "CertificateSigningRequest" {
+                csr::stamp_requester(&mut object, user);
+            }
             if is_rbac(rt) {
                 // Checked on the object as admission leaves it, before anything is stored.
                 let dry = WriteOptions { dry_run: true, ..options.clone() };
@@ -119,7 +123,11 @@ pub async fn handle(
                 &registry.write_scale(rt, ns, name, ScaleChange::Replace(scale), &options).await?,
             ))
         }
-        (Method::PUT, Some(name), sub @ (None | Some(Subresource::Status | Subresource::Finalize))) => {
+        (
+            Method::PUT,
+            Some(name),
+            sub @ (None | Some(Subresource::Status | Subresource::Finalize | Subresource::Approval)),
+        ) => {
             let options = query.write_options()?;
             let object = decode_body(headers, body, rt, target.sub).await?;
             if is_rbac(rt) {

@@ -23,6 +23,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+mod certificates;
 mod cluster;
 mod config;
 mod fields;
@@ -121,6 +122,7 @@ fn printer(resource: &str) -> Printer {
         "priorityclasses" => (cluster::PRIORITYCLASS_COLUMNS, cluster::priorityclass_cells),
         "poddisruptionbudgets" => (cluster::PODDISRUPTIONBUDGET_COLUMNS, cluster::poddisruptionbudget_cells),
         "rolebindings" | "clusterrolebindings" => (rbac::BINDING_COLUMNS, rbac::binding_cells),
+        "certificatesigningrequests" => (certificates::CSR_COLUMNS, certificates::csr_cells),
         // Kubernetes prints roles with the default table; review kinds are never listed.
         _ => (DEFAULT_COLUMNS, default_cells),
     };

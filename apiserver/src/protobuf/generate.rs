@@ -43,7 +43,8 @@ pub(super) fn takes_a_body(sub: Subresource) -> bool {
         | Subresource::Scale
         | Subresource::Binding
         | Subresource::Eviction
-        | Subresource::Token => true,
+        | Subresource::Token
+        | Subresource::Approval => true,
         // Logs are read; exec, attach and port-forward take their options from the query string.
         Subresource::Log | Subresource::Exec | Subresource::Attach | Subresource::PortForward => false,
     }
@@ -562,7 +563,9 @@ fn wrapper(id: &MessageId) -> Option<&'static str> {
         ("apimachinery/pkg/api/resource", "Quantity" | "QuantityValue") => "Quantity",
         ("apimachinery/pkg/util/intstr", "IntOrString") => "IntOrString",
         ("apimachinery/pkg/runtime", "RawExtension") => "RawExtension",
-        ("api/authorization/v1" | "api/authentication/v1", "ExtraValue") => "ExtraValue",
+        ("api/authorization/v1" | "api/authentication/v1" | "api/certificates/v1", "ExtraValue") => {
+            "ExtraValue"
+        }
         _ => return None,
     })
 }

@@ -18,6 +18,7 @@ pub static OBJECTS: &[Object] = &[
     Object { api_version: "authorization.k8s.io/v1", kind: "SubjectAccessReview", message: &AUTHORIZATION_V1_SUBJECT_ACCESS_REVIEW },
     Object { api_version: "autoscaling/v1", kind: "Scale", message: &AUTOSCALING_V1_SCALE },
     Object { api_version: "batch/v1", kind: "Job", message: &BATCH_V1_JOB },
+    Object { api_version: "certificates.k8s.io/v1", kind: "CertificateSigningRequest", message: &CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST },
     Object { api_version: "coordination.k8s.io/v1", kind: "Lease", message: &COORDINATION_V1_LEASE },
     Object { api_version: "discovery.k8s.io/v1", kind: "EndpointSlice", message: &DISCOVERY_V1_ENDPOINT_SLICE },
     Object { api_version: "meta.k8s.io/v1", kind: "DeleteOptions", message: &META_V1_DELETE_OPTIONS },
@@ -597,6 +598,49 @@ pub static BATCH_V1_UNCOUNTED_TERMINATED_PODS: Message = Message {
     fields: &[
         list(1, "succeeded", Type::String),
         list(2, "failed", Type::String),
+    ],
+};
+
+pub static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST: Message = Message {
+    name: "k8s.io.api.certificates.v1.CertificateSigningRequest",
+    fields: &[
+        single(1, "metadata", Type::Message(&META_V1_OBJECT_META)),
+        single(2, "spec", Type::Message(&CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_SPEC)),
+        single(3, "status", Type::Message(&CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_STATUS)),
+    ],
+};
+
+pub static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_CONDITION: Message = Message {
+    name: "k8s.io.api.certificates.v1.CertificateSigningRequestCondition",
+    fields: &[
+        single(1, "type", Type::String),
+        omit_zero(2, "reason", Type::String),
+        omit_zero(3, "message", Type::String),
+        single(4, "lastUpdateTime", Type::Wrapper(Wrapper::Time)),
+        single(5, "lastTransitionTime", Type::Wrapper(Wrapper::Time)),
+        single(6, "status", Type::String),
+    ],
+};
+
+pub static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_SPEC: Message = Message {
+    name: "k8s.io.api.certificates.v1.CertificateSigningRequestSpec",
+    fields: &[
+        single(1, "request", Type::Bytes),
+        omit_zero(2, "username", Type::String),
+        omit_zero(3, "uid", Type::String),
+        list(4, "groups", Type::String),
+        list(5, "usages", Type::String),
+        map(6, "extra", Type::Wrapper(Wrapper::ExtraValue)),
+        single(7, "signerName", Type::String),
+        single(8, "expirationSeconds", Type::Int32),
+    ],
+};
+
+pub static CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_STATUS: Message = Message {
+    name: "k8s.io.api.certificates.v1.CertificateSigningRequestStatus",
+    fields: &[
+        list(1, "conditions", Type::Message(&CERTIFICATES_V1_CERTIFICATE_SIGNING_REQUEST_CONDITION)),
+        single(2, "certificate", Type::Bytes),
     ],
 };
 

@@ -136,6 +136,9 @@ fn through_prost(object: &Object, raw: &[u8]) -> Vec<u8> {
         ("authentication.k8s.io/v1", "TokenRequest") => {
             again::<k8s_pb::api::authentication::v1::TokenRequest>(raw)
         }
+        ("certificates.k8s.io/v1", "CertificateSigningRequest") => {
+            again::<k8s_pb::api::certificates::v1::CertificateSigningRequest>(raw)
+        }
         (api_version, kind) => panic!("add the k8s-pb type of {api_version} {kind} to this test"),
     }
 }

@@ -1,8 +1,8 @@
 //! The table of every kind the API serves: names, scope, discovery data and the typed hooks for admission.
 
 use k8s_openapi::api::{
-    apps, authentication, authorization, batch, coordination, core, discovery, networking, policy, rbac,
-    scheduling,
+    apps, authentication, authorization, batch, certificates, coordination, core, discovery, networking,
+    policy, rbac, scheduling,
 };
 
 use super::admission::{Typed, TypedKind};
@@ -22,6 +22,8 @@ pub enum Subresource {
     Finalize,
     /// `pods/{name}/eviction`: a deletion that respects PodDisruptionBudgets (policy/v1 Eviction).
     Eviction,
+    /// `certificatesigningrequests/{name}/approval`: the Approved and Denied conditions.
+    Approval,
     /// `serviceaccounts/{name}/token`: a TokenRequest for a bound, expiring ServiceAccount token.
     Token,
     /// `pods/{name}/exec`, `attach` and `portforward`: listed so kubectl finds them, answered with an explanation
@@ -44,6 +46,7 @@ impl Subresource {
             Subresource::Finalize => "finalize",
             Subresource::Eviction => "eviction",
             Subresource::Token => "token",
+            Subresource::Approval => "approval",
             Subresource::Exec => "exec",
             Subresource::Attach => "attach",
             Subresource::PortForward => "portforward",
@@ -53,7 +56,7 @@ impl Subresource {
     /// The verbs discovery advertises for it.
     pub fn verbs(self) -> &'static [&'static str] {
         match self {
-            Subresource::Status | Subresource::Scale => &["get", "patch", "update"],
+            Subresource::Status | Subresource::Scale | Subresource::Approval => &["get", "patch", "update"],
             Subresource::Binding | Subresource::Eviction | Subresource::Token => &["create"],
             Subresource::Exec | Subresource::Attach | Subresource::PortForward => &["create", "get"],
             Subresource::Log => &["get"],
@@ -72,7 +75,9 @@ impl Subresource {
             Subresource::Attach => ("", "v1", "PodAttachOptions"),
             Subresource::PortForward => ("", "v1", "PodPortForwardOptions"),
             Subresource::Log => ("", "v1", "Pod"),
-            Subresource::Status | Subresource::Finalize => (parent.group, parent.version, parent.kind),
+            Subresource::Status | Subresource::Finalize | Subresource::Approval => {
+                (parent.group, parent.version, parent.kind)
+            }
         }
     }
 }
@@ -226,6 +231,9 @@ pub static KINDS: &[ResourceType] = &[
         short: [], categories: [], sub: [], fields: []),
     kind!("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, rbac::v1::RoleBinding,
         short: [], categories: [], sub: [], fields: []),
+    kind!("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests",
+        "certificatesigningrequest", false, certificates::v1::CertificateSigningRequest,
+        short: ["csr"], categories: [], sub: [Status, Approval], fields: ["spec.signerName"]),
     review!(
         "authorization.k8s.io",
         "SelfSubjectAccessReview",

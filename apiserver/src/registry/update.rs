@@ -29,7 +29,8 @@ impl Part {
     fn of(sub: Option<Subresource>) -> Self {
         match sub {
             None | Some(Subresource::Scale) => Part::Object,
-            Some(Subresource::Status) => Part::Status,
+            // Approval writes the conditions, which live in status.
+            Some(Subresource::Status | Subresource::Approval) => Part::Status,
             Some(Subresource::Finalize) => Part::Finalize,
             Some(
                 Subresource::Binding

@@ -40,6 +40,8 @@ pub struct Credentials {
     sans: Option<Vec<San>>,
     client_ca_pem: String,
     sa_key_pem: String,
+    /// The supplied serving chain, when there is one.
+    serving_chain_pem: String,
 }
 
 const CA_CERT: &str = "ca.crt";
@@ -79,6 +81,7 @@ impl Credentials {
             client_ca_pem.push('\n');
             client_ca_pem.push_str(&extra);
         }
+        let mut serving_chain_pem = String::new();
         let (serving, sans) = match (&options.cert_file, &options.key_file) {
             (Some(cert), Some(key)) => {
                 let read = |path: &PathBuf, flag: &str| {
@@ -89,6 +92,7 @@ impl Credentials {
                     (read(cert, "--tls-cert-file")?, read(key, "--tls-private-key-file")?);
                 let resolver = ReloadableCert::new(&cert_pem, &key_pem)
                     .map_err(|e| format!("--tls-cert-file {}: {e}", cert.display()))?;
+                serving_chain_pem = cert_pem;
                 (resolver, None)
             }
             (None, None) => {
@@ -100,7 +104,7 @@ impl Credentials {
             }
             _ => return Err("--tls-cert-file and --tls-private-key-file go together".into()),
         };
-        Ok(Self { ca, dir, serving, sans, client_ca_pem, sa_key_pem })
+        Ok(Self { ca, dir, serving, sans, client_ca_pem, sa_key_pem, serving_chain_pem })
     }
 
     /// The rustls configuration: the serving certificate, and client certificates verified when presented.
@@ -110,9 +114,21 @@ impl Credentials {
             .map_err(|e| format!("TLS configuration: {e}"))
     }
 
-    /// The cluster CA certificate, which clients trust for the generated serving certificate.
+    /// The cluster CA certificate, which signs client certificates (and the generated serving certificate).
     pub fn ca_pem(&self) -> &str {
         self.ca.cert_pem()
+    }
+
+    /// What clients trust for the serving certificate: the cluster CA for the generated one; for a supplied
+    /// chain, the certificates after its leaf (its CA); `None` when the chain is a lone leaf, which clients then
+    /// check against their system roots.
+    pub fn serving_trust_pem(&self) -> Option<String> {
+        if self.sans.is_some() {
+            return Some(self.ca.cert_pem().to_owned());
+        }
+        let chain = &self.serving_chain_pem;
+        let second = chain.match_indices("-----BEGIN CERTIFICATE-----").nth(1)?.0;
+        Some(chain[second..].to_owned())
     }
 
     /// The PKCS#8 PEM of the ServiceAccount token signing key.

@@ -1,9 +1,11 @@
 //! One module per verb.
 
 pub mod controllers;
+pub mod join;
 pub mod node;
 pub mod scheduler;
 pub mod security;
+pub mod token;
 pub mod trust;
 pub mod up;
 

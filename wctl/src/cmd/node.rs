@@ -10,9 +10,19 @@ use ipnet::Ipv4Net;
 /// Arguments of `wctl node`.
 #[derive(clap::Args)]
 pub struct NodeArgs {
-    /// Kubeconfig of the API server to join.
-    #[arg(long)]
-    kubeconfig: PathBuf,
+    /// Kubeconfig of the API server to join, with the node's credentials.
+    #[arg(long, required_unless_present = "token", conflicts_with = "token")]
+    kubeconfig: Option<PathBuf>,
+    /// The API server to join with a bootstrap token (`https://host:6443`).
+    #[arg(long, requires = "token")]
+    server: Option<String>,
+    /// A bootstrap token (`wctl token create`): the node asks for its own certificate with it, once, and keeps
+    /// its credentials in DATA_DIR/kubeconfig.
+    #[arg(long, requires_all = ["server", "certificate_authority"])]
+    token: Option<String>,
+    /// The cluster CA certificate to trust the API server with (DATA_DIR/pki/ca.crt of `wctl up`).
+    #[arg(long, value_name = "FILE", requires = "token")]
+    certificate_authority: Option<PathBuf>,
     /// Name of the Node object this agent registers.
     #[arg(long)]
     node_name: String,
@@ -100,7 +110,14 @@ fn parse_pod_cidr(text: &str) -> Result<Ipv4Net, String> {
 }
 
 pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
-    let client = super::client_from_kubeconfig(&args.kubeconfig).await?;
+    let kubeconfig = match (&args.kubeconfig, &args.server, &args.token, &args.certificate_authority) {
+        (Some(path), ..) => path.clone(),
+        (None, Some(server), Some(token), Some(ca)) => {
+            super::join::join(server, token, ca, &args.node_name, &args.data_dir).await?
+        }
+        _ => anyhow::bail!("pass --kubeconfig, or --server, --token and --certificate-authority"),
+    };
+    let client = super::client_from_kubeconfig(&kubeconfig).await?;
     let mut config = args.config();
     config.trust = args.trust.trust()?;
     let agent = host::Agent::start(client, config).await.context("cannot start the node agent")?;

@@ -1,0 +1,124 @@
+//! Joining a cluster with a bootstrap token, as kubeadm's TLS bootstrap does: the node authenticates with the
+//! token, asks for a client certificate for `system:node:<name>` with a CertificateSigningRequest, waits for the
+//! cluster to approve and sign it, and from then on acts as itself with the kubeconfig it writes in its data
+//! directory (used again on the next start, so the token is needed only once).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use kube::Api;
+use kube::api::{DynamicObject, PostParams};
+use serde_json::{Value, json};
+
+/// The signer of node client certificates.
+const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
+/// How long a join waits for its certificate.
+const APPROVAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where a joined node keeps its own credentials.
+pub fn node_kubeconfig(data_dir: &Path) -> PathBuf {
+    data_dir.join("kubeconfig")
+}
+
+/// Joins the cluster at `server` as node `node_name`, unless it joined before; returns the node's kubeconfig.
+pub async fn join(
+    server: &str,
+    token: &str,
+    ca_file: &Path,
+    node_name: &str,
+    data_dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let path = node_kubeconfig(data_dir);
+    if path.exists() {
+        return Ok(path);
+    }
+    let ca = std::fs::read_to_string(ca_file)
+        .with_context(|| format!("cannot read --certificate-authority {}", ca_file.display()))?;
+    let bootstrap = kubeconfig(server, &ca, &format!("    token: {token}\n"));
+    let client = super::client_from_kubeconfig_text(&bootstrap).await?;
+    let user = format!("system:node:{node_name}");
+    let (csr, key) =
+        pki::make_csr(&user, &["system:nodes"], &[]).context("cannot make a certificate request")?;
+    let api: Api<DynamicObject> = Api::all_with(client, &csr_resource());
+    let name = format!("node-csr-{node_name}-{}", &uuid_like()[..8]);
+    let request: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {"request": STANDARD.encode(&csr), "signerName": KUBELET_CLIENT_SIGNER,
+                 "usages": ["digital signature", "client auth"]},
+    }))?;
+    api.create(&PostParams::default(), &request).await.map_err(|e| match e {
+        kube::Error::Api(status) if status.code == 401 => {
+            anyhow::anyhow!("the API server refused the bootstrap token: it is unknown or expired (make one with `wctl token create`)")
+        }
+        other => anyhow::anyhow!("cannot ask for the node's certificate: {other}"),
+    })?;
+    let certificate = wait_for_certificate(&api, &name).await?;
+    let text = kubeconfig(
+        server,
+        &ca,
+        &format!(
+            "    client-certificate-data: {}\n    client-key-data: {}\n",
+            STANDARD.encode(&certificate),
+            STANDARD.encode(&key)
+        ),
+    );
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    pki::write_private(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+async fn wait_for_certificate(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<String> {
+    let deadline = tokio::time::Instant::now() + APPROVAL_TIMEOUT;
+    loop {
+        let request =
+            serde_json::to_value(api.get(name).await.context("cannot read the certificate request")?)?;
+        if let Some(encoded) = request.pointer("/status/certificate").and_then(Value::as_str) {
+            return String::from_utf8(STANDARD.decode(encoded)?).context("the certificate is not PEM");
+        }
+        let conditions =
+            request.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+        if let Some(refusal) = conditions.iter().find(|c| c["type"] == "Denied" || c["type"] == "Failed") {
+            bail!(
+                "the cluster {} the node's certificate request {name}: {}",
+                if refusal["type"] == "Denied" { "denied" } else { "failed to sign" },
+                refusal["message"].as_str().unwrap_or("no reason given")
+            );
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!(
+                "the certificate request {name} was not approved within {APPROVAL_TIMEOUT:?}; approve it with `kubectl certificate approve {name}`"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn csr_resource() -> kube::discovery::ApiResource {
+    kube::discovery::ApiResource {
+        group: "certificates.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "certificates.k8s.io/v1".into(),
+        kind: "CertificateSigningRequest".into(),
+        plural: "certificatesigningrequests".into(),
+    }
+}
+
+fn kubeconfig(server: &str, ca_pem: &str, user_fields: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: wharf\n  cluster:\n    server: {server}\n    \
+         certificate-authority-data: {}\ncontexts:\n- name: wharf\n  context:\n    cluster: wharf\n    user: node\n\
+         current-context: wharf\nusers:\n- name: node\n  user:\n{user_fields}",
+        STANDARD.encode(ca_pem)
+    )
+}
+
+/// 16 random lowercase hex digits.
+fn uuid_like() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
+    hex::encode(bytes)
+}
