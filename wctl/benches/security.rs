@@ -5,7 +5,8 @@
 //! certificate, Node and RBAC authorisation), and the default with the audit log on. The client is an ordinary
 //! user bound to `cluster-admin` through a ClusterRoleBinding, so RBAC evaluates every request (members of
 //! `system:masters` skip it). For each: durable creates/s with 64 clients and gets/s with 64 clients; then the
-//! TLS handshake and the latency of a fresh connection's first request. Prints one line per figure; the numbers
+//! TLS handshake and the latency of a fresh connection's first request; and, on the default configuration, the
+//! latency of one user's requests while another floods the server from 512 connections. Prints one line per figure; the numbers
 //! in BENCHMARKS.md come from this program.
 
 use std::path::Path;
@@ -48,11 +49,11 @@ async fn up(dir: &Path, flags: &[&str]) -> tokio::process::Child {
     support::start(command, "Wharf is up: API at ").await.0
 }
 
-/// A kubeconfig for user `bench` (bound to cluster-admin by a ClusterRoleBinding), signed with the cluster CA.
-fn bench_user(dir: &Path, admin: &Path) -> std::path::PathBuf {
+/// A kubeconfig for `user` (bound to cluster-admin by a ClusterRoleBinding), signed with the cluster CA.
+fn bench_user(dir: &Path, admin: &Path, user: &str) -> std::path::PathBuf {
     let read = |f: &str| std::fs::read_to_string(dir.join("pki").join(f)).expect("the cluster CA");
     let ca = pki::Ca::from_pem(&read("ca.crt"), &read("ca.key")).expect("CA");
-    let issued = ca.issue_client("bench", &[], Duration::from_secs(3600)).expect("certificate");
+    let issued = ca.issue_client(user, &[], Duration::from_secs(3600)).expect("certificate");
     let b64 = |pem: &str| {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(pem)
@@ -70,7 +71,7 @@ fn bench_user(dir: &Path, admin: &Path) -> std::path::PathBuf {
             }
         })
         .collect();
-    let path = dir.join("bench-kubeconfig");
+    let path = dir.join(format!("{user}-kubeconfig"));
     std::fs::write(&path, text).expect("write");
     path
 }
@@ -156,6 +157,44 @@ async fn handshakes(dir: &Path, kubeconfig: &Path) -> (Duration, Duration) {
     (percentile(&times, 0.5), percentile(&times, 0.99))
 }
 
+/// p50 and p99 of `calm`'s sequential gets for 5 s, while `flood` (when given) sends gets from 512 connections
+/// as fast as it is answered (429s included); and how many of the flood's requests were refused.
+async fn latency_under_flood(calm: &ApiClient, flood: Option<&ApiClient>) -> (Duration, Duration, usize) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let mut flooders = Vec::new();
+    for c in 0..flood.map_or(0, |_| 512) {
+        let (http, stop, refused) = (flood.expect("flood").clone(), stop.clone(), refused.clone());
+        flooders.push(tokio::spawn(async move {
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let url = format!("/api/v1/namespaces/bench/pods/p-{}", i % CREATES);
+                if http.request("GET", &url, Bytes::new()).await.0 == 429 {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                }
+                i += 512;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut times = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut i = 0;
+    while Instant::now() < until {
+        let start = Instant::now();
+        let url = format!("/api/v1/namespaces/bench/pods/p-{}", i % CREATES);
+        assert_eq!(calm.request("GET", &url, Bytes::new()).await.0, 200);
+        times.push(start.elapsed());
+        i += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for flooder in flooders {
+        flooder.await.expect("flooder");
+    }
+    times.sort();
+    (percentile(&times, 0.5), percentile(&times, 0.99), refused.load(Ordering::Relaxed))
+}
+
 #[tokio::main]
 async fn main() {
     println!(
@@ -179,12 +218,13 @@ async fn main() {
         let admin = ApiClient::from_kubeconfig(&admin_kubeconfig);
         let binding = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": "bench"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bench"}]});
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bench"},
+                         {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "flood"}]});
         let path = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
         assert_eq!(admin.request("POST", path, binding.to_string().into()).await.0, 201);
         let plain = flags.contains(&"--insecure-plain-http");
         let kubeconfig =
-            if plain { admin_kubeconfig.clone() } else { bench_user(dir.path(), &admin_kubeconfig) };
+            if plain { admin_kubeconfig.clone() } else { bench_user(dir.path(), &admin_kubeconfig, "bench") };
         let http = ApiClient::from_kubeconfig(&kubeconfig);
         let ns = serde_json::json!({"metadata": {"name": "bench"}}).to_string().into();
         assert_eq!(http.request("POST", "/api/v1/namespaces", ns).await.0, 201);
@@ -196,6 +236,16 @@ async fn main() {
         if !plain {
             let (p50, p99) = handshakes(dir.path(), &kubeconfig).await;
             println!("{name}: TLS handshake (with TCP connect) p50 {p50:?}, p99 {p99:?}");
+        }
+        if !plain && !flags.contains(&"--audit-log-path") {
+            let (p50, p99, _) = latency_under_flood(&http, None).await;
+            println!("{name}: one user's sequential gets alone p50 {p50:?}, p99 {p99:?}");
+            let flood = ApiClient::from_kubeconfig(&bench_user(dir.path(), &admin_kubeconfig, "flood"));
+            let (p50, p99, refused) = latency_under_flood(&http, Some(&flood)).await;
+            println!(
+                "{name}: the same while another user floods from 512 connections p50 {p50:?}, p99 {p99:?} \
+                 ({refused} of the flood's requests answered 429)"
+            );
         }
         server.start_kill().ok();
         let _ = server.wait().await;

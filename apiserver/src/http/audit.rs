@@ -8,7 +8,7 @@
 //! log backend's blocking mode). The file is rotated at `max_size_bytes` into `PATH.1` … `PATH.<max_backups>`.
 
 use std::fs::File;
-use std::io::Write as _;
+use std::io::{BufWriter, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,9 +18,8 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
-use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::pipeline::Caller;
 use crate::auth::request::RequestInfo;
@@ -248,21 +247,34 @@ fn open_log(path: &Path) -> Result<File, String> {
         .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))
 }
 
-/// Writes lines as they come, rotating the file when it grows past its size.
-fn write_lines(config: &AuditConfig, mut file: File, queue: &Receiver<String>) {
+/// Writes lines as they come, rotating the file when it grows past its size. Lines are buffered while more are
+/// queued and flushed whenever the queue runs empty, so a burst costs one write, not one per request.
+fn write_lines(config: &AuditConfig, file: File, queue: &Receiver<String>) {
     let mut size = file.metadata().map_or(0, |m| m.len());
-    while let Ok(line) = queue.recv() {
-        if size > 0 && size + line.len() as u64 > config.max_size_bytes {
-            rotate(config);
-            match open_log(&config.path) {
-                Ok(fresh) => (file, size) = (fresh, 0),
-                Err(e) => tracing::error!(error = %e, "audit log rotation failed"),
-            }
-        }
-        if let Err(e) = file.write_all(line.as_bytes()) {
+    let mut out = BufWriter::with_capacity(256 << 10, file);
+    let flush = |out: &mut BufWriter<File>| {
+        if let Err(e) = out.flush() {
             tracing::error!(error = %e, "cannot write the audit log");
         }
-        size += line.len() as u64;
+    };
+    while let Ok(first) = queue.recv() {
+        let mut next = Some(first);
+        while let Some(line) = next.take() {
+            if size > 0 && size + line.len() as u64 > config.max_size_bytes {
+                flush(&mut out);
+                rotate(config);
+                match open_log(&config.path) {
+                    Ok(fresh) => (out, size) = (BufWriter::with_capacity(256 << 10, fresh), 0),
+                    Err(e) => tracing::error!(error = %e, "audit log rotation failed"),
+                }
+            }
+            if let Err(e) = out.write_all(line.as_bytes()) {
+                tracing::error!(error = %e, "cannot write the audit log");
+            }
+            size += line.len() as u64;
+            next = queue.try_recv().ok();
+        }
+        flush(&mut out);
     }
 }
 
@@ -292,48 +304,113 @@ pub async fn audited(State(audit): State<Arc<Audit>>, request: Request, next: Ne
         |c| c.info.clone(),
     );
     // A failed authentication is recorded without a user, as kube-apiserver does.
-    let user = caller.and_then(|c| c.user).map(|u| (*u).clone()).unwrap_or_default();
+    let user = caller.and_then(|c| c.user).unwrap_or_default();
     let groups: Vec<&str> = user.groups.iter().map(String::as_str).collect();
     let attributes = Attributes::of(&info);
     let level = audit.level(&user.name, &groups, &attributes);
     if level == Level::None {
         return next.run(request).await;
     }
-    let source = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let source = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let uri = request.uri().to_string();
     let watch = attributes.verb == "watch";
     let response = next.run(request).await;
-    let mut event = json!({
-        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
-        "auditID": uuid::Uuid::new_v4().to_string(),
-        "stage": if watch { "ResponseStarted" } else { "ResponseComplete" },
-        "requestURI": uri, "verb": attributes.verb,
-        "user": user.to_json(),
-        "sourceIPs": source.into_iter().collect::<Vec<_>>(),
-        "responseStatus": {"metadata": {}, "code": response.status().as_u16()},
-        "requestReceivedTimestamp": received.to_string(),
-        "stageTimestamp": jiff::Timestamp::now().to_string(),
+    let object = attributes.object.as_ref().map(|o| ObjectRefJson {
+        resource: &o.resource,
+        namespace: o.namespace.as_deref(),
+        name: o.name.as_deref(),
+        api_group: Some(o.group.as_str()).filter(|g| !g.is_empty()),
+        api_version: &o.version,
+        subresource: o.subresource.as_deref(),
     });
-    if let Some(agent) = agent {
-        event["userAgent"] = Value::String(agent);
-    }
-    if let Some(object) = attributes.object {
-        let mut reference = json!({"resource": object.resource, "apiVersion": object.version});
-        let group = Some(object.group).filter(|g| !g.is_empty());
-        let fields = [
-            ("apiGroup", group),
-            ("namespace", object.namespace),
-            ("name", object.name),
-            ("subresource", object.subresource),
-        ];
-        for (field, value) in fields {
-            if let Some(value) = value {
-                reference[field] = Value::String(value);
-            }
+    let mut id = uuid::Uuid::encode_buffer();
+    let event = EventJson {
+        kind: "Event",
+        api_version: "audit.k8s.io/v1",
+        level: "Metadata",
+        audit_id: uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id),
+        stage: if watch { "ResponseStarted" } else { "ResponseComplete" },
+        request_uri: &uri,
+        verb: attributes.verb,
+        user: UserJson {
+            username: &user.name,
+            uid: Some(user.uid.as_str()).filter(|u| !u.is_empty()),
+            groups: &user.groups,
+            extra: Some(&user.extra).filter(|e| !e.is_empty()),
+        },
+        source_ips: source.into_iter().collect(),
+        user_agent: agent.as_deref(),
+        object_ref: object,
+        response_status: StatusJson { metadata: Empty {}, code: response.status().as_u16() },
+        request_received_timestamp: received,
+        stage_timestamp: jiff::Timestamp::now(),
+    };
+    match serde_json::to_string(&event) {
+        Ok(mut line) => {
+            line.push('\n');
+            audit.record(line).await;
         }
-        event["objectRef"] = reference;
+        Err(e) => tracing::error!(error = %e, "cannot encode an audit event"),
     }
-    audit.record(format!("{event}\n")).await;
     response
 }
+
+/// An `audit.k8s.io/v1` Event at `Metadata` level, encoded straight from the request's parts.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventJson<'a> {
+    kind: &'static str,
+    api_version: &'static str,
+    level: &'static str,
+    #[serde(rename = "auditID")]
+    audit_id: &'a str,
+    stage: &'static str,
+    #[serde(rename = "requestURI")]
+    request_uri: &'a str,
+    verb: &'a str,
+    user: UserJson<'a>,
+    #[serde(rename = "sourceIPs")]
+    source_ips: Vec<std::net::IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_ref: Option<ObjectRefJson<'a>>,
+    response_status: StatusJson,
+    request_received_timestamp: jiff::Timestamp,
+    stage_timestamp: jiff::Timestamp,
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<&'a str>,
+    groups: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extra: Option<&'a std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectRefJson<'a> {
+    resource: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_group: Option<&'a str>,
+    api_version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subresource: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct StatusJson {
+    metadata: Empty,
+    code: u16,
+}
+
+#[derive(Serialize)]
+struct Empty {}
