@@ -16,3 +16,7 @@ pub mod netpol;
 pub mod quantity;
 pub mod selector;
 pub mod validation;
+
+/// The Node annotation with which an agent says its endpoint serves HTTPS with the cluster's certificates, so the
+/// API server and other nodes connect to it with TLS and their own client certificates.
+pub const ENDPOINT_TLS_ANNOTATION: &str = "wharf.dev/endpoint-tls";

@@ -66,6 +66,16 @@ pub struct AuthenticationOptions {
     pub service_account_issuer: Option<String>,
 }
 
+/// A node's certificates, from [`Server::node_certificates`].
+pub struct NodeCertificates {
+    /// The cluster CA.
+    pub ca_pem: String,
+    /// The endpoint's serving certificate.
+    pub serving: pki::Issued,
+    /// The node's client certificate.
+    pub client: pki::Issued,
+}
+
 /// The issuer of ServiceAccount tokens when none is configured, as kubeadm sets it.
 pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 /// The admin identity the generated kubeconfig uses.
@@ -208,10 +218,12 @@ impl Server {
         })?;
 
         let stop = server.stop.clone();
+        let agents = server.agent_client().map_err(StartError::Security)?;
         let state = AppState {
             registry: registry.clone(),
             options: Arc::new(config.http),
             security: security.clone(),
+            agents: Arc::new(agents),
         };
         let mut app = http::router(state)
             .layer(axum::middleware::from_fn_with_state(security.clone(), pipeline::admit));
@@ -267,6 +279,29 @@ impl Server {
         );
         let trust = self.credentials.serving_trust_pem().map(|pem| b64(&pem));
         Ok(kubeconfig_yaml(&format!("https://{host}"), trust.as_deref(), &user_fields))
+    }
+
+    /// The client certificate the API server presents to node agents (`system:masters`, as kubeadm's
+    /// apiserver-kubelet-client) and the client that uses it.
+    fn agent_client(&self) -> Result<http::agent::AgentClient, String> {
+        let issued = self.credentials.issue_client("wharf-apiserver", &[MASTERS])?;
+        http::agent::AgentClient::new(self.credentials.ca_pem(), (&issued.cert_pem, &issued.key_pem))
+    }
+
+    /// The certificates of a node whose agent runs beside this server: a serving certificate for `node_ip` and a
+    /// client certificate for `system:node:<name>`, both from the cluster CA, with the CA (PEM each).
+    pub fn node_certificates(
+        &self,
+        node_name: &str,
+        node_ip: std::net::IpAddr,
+    ) -> Result<NodeCertificates, String> {
+        let ca = self.credentials.ca();
+        let user = format!("system:node:{node_name}");
+        let serving = ca
+            .issue_serving(&user, &[pki::San::Ip(node_ip)], crate::tls::credentials::LEAF_VALIDITY)
+            .map_err(|e| e.to_string())?;
+        let client = self.credentials.issue_client(&user, &[crate::auth::NODES])?;
+        Ok(NodeCertificates { ca_pem: ca.cert_pem().to_owned(), serving, client })
     }
 
     /// The server's URL.

@@ -107,6 +107,7 @@ impl Agent {
         let crate::services::Services { resolver: services, tunnels } = crate::services::start(
             client.clone(),
             &config.node_name,
+            config.tls.as_ref(),
             proxy_address,
             metrics.clone(),
             &tracker,
@@ -114,7 +115,9 @@ impl Agent {
         );
         let routes = endpoint::Routes { log_root: logs, usage: source, metrics: metrics.clone(), tunnels };
         let log_addr =
-            endpoint::serve(config.log_listen, routes, &tracker, stop.clone()).await.map_err(Error::Logs)?;
+            endpoint::serve(config.log_listen, routes, config.tls.as_ref(), &tracker, stop.clone())
+                .await
+                .map_err(Error::Logs)?;
         node::register(&client, &config, log_addr.port()).await?;
         let events = Recorder::start(
             client.clone(),

@@ -23,6 +23,9 @@ pub struct NodeConfig {
     pub image_ca_files: Vec<PathBuf>,
     /// Which modules may run: the trusted keys, and whether trust is required (see [`crate::trust`]).
     pub trust: crate::trust::Trust,
+    /// The node's certificates: with them its endpoint serves HTTPS to cluster peers only, and it opens tunnels
+    /// to other nodes with TLS; without, both are plain HTTP.
+    pub tls: Option<NodeTls>,
     /// CPU capacity in millicores (default: the machine's cores).
     pub cpu_millis: Option<u64>,
     /// Memory capacity in bytes (default: the machine's memory).
@@ -63,6 +66,7 @@ impl NodeConfig {
             images_dir: data_dir.join("images"),
             image_ca_files: Vec::new(),
             trust: crate::trust::Trust::default(),
+            tls: None,
             data_dir,
             cpu_millis: None,
             memory_bytes: None,
@@ -80,4 +84,15 @@ impl NodeConfig {
             node_name,
         }
     }
+}
+
+/// A node's TLS material, all PEM.
+#[derive(Clone, Debug)]
+pub struct NodeTls {
+    /// The cluster CA: what peers' certificates must be signed by.
+    pub ca_pem: String,
+    /// The endpoint's serving certificate (its SANs cover the node's address) and key.
+    pub serving: (String, String),
+    /// The node's client certificate (`system:node:<name>` in `system:nodes`) and key, for tunnels to other nodes.
+    pub client: (String, String),
 }

@@ -31,6 +31,6 @@ pub mod trust;
 pub mod volumes;
 
 pub use agent::Agent;
-pub use config::NodeConfig;
+pub use config::{NodeConfig, NodeTls};
 /// The IPv4 range type of [`NodeConfig::pod_cidr`].
 pub use ipnet::Ipv4Net;

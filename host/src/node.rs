@@ -76,6 +76,9 @@ pub fn describe(config: &NodeConfig, log_port: u16) -> Node {
         metadata: ObjectMeta {
             name: Some(config.node_name.clone()),
             labels: Some(labels),
+            annotations: Some(
+                [(api::ENDPOINT_TLS_ANNOTATION.to_owned(), config.tls.is_some().to_string())].into(),
+            ),
             ..ObjectMeta::default()
         },
         spec: Some(k8s_openapi::api::core::v1::NodeSpec {
@@ -131,7 +134,9 @@ pub async fn register(client: &kube::Client, config: &NodeConfig, log_port: u16)
     match api.create(&PostParams::default(), &node).await {
         Ok(_) => {}
         Err(kube::Error::Api(e)) if e.code == 409 => {
-            let labels = serde_json::json!({ "metadata": { "labels": node.metadata.labels } });
+            let labels = serde_json::json!({ "metadata": {
+                "labels": node.metadata.labels, "annotations": node.metadata.annotations,
+            } });
             api.patch(&config.node_name, &PatchParams::default(), &Patch::Merge(&labels)).await?;
         }
         Err(e) => return Err(e.into()),

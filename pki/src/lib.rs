@@ -1,10 +1,14 @@
 //! The cluster's certificates: a CA, the serving and client certificates it issues, node CSRs, and the
-//! rustls configurations that use them.
+//! rustls configurations that use them, and [`serve`]: an axum app over TLS.
 //!
 //! Kubernetes maps an x509 client certificate to a user by its subject: the common name is the user name
 //! and each organization is a group. rcgen keeps one value per attribute type in a subject, so subjects are
 //! encoded here (`O=...` once per group, then `CN=...`) and put into the certificate or request rcgen built,
 //! which is then signed again. Every key made here is ECDSA P-256.
+
+pub mod serve;
+
+pub use serve::{PeerIdentity, serve};
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -385,6 +389,24 @@ pub fn server_config_with_resolver(
         None => builder.with_no_client_auth(),
     };
     let mut config = builder.with_cert_resolver(resolver);
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    Ok(config)
+}
+
+/// A rustls server configuration for a peer-to-peer endpoint: every client must present a certificate the CA in
+/// `client_ca_pem` signed.
+pub fn server_config_requiring_clients(
+    cert_chain_pem: &str,
+    key_pem: &str,
+    client_ca_pem: &str,
+) -> Result<ServerConfig> {
+    let provider = provider();
+    let roots = root_store(client_ca_pem, "client CA certificate")?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::ALL_VERSIONS)?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(ReloadableCert::new(cert_chain_pem, key_pem)?);
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     Ok(config)
 }

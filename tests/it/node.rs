@@ -111,9 +111,20 @@ impl Cluster {
             let node_ip = pod_cidr.hosts().next().expect("a /24 has hosts");
             config.node_ip = node_ip.into();
             config.log_listen = std::net::SocketAddr::new(node_ip.into(), 0);
+            // Each agent is a node of its own: its identity and certificates come from the cluster CA, so the
+            // Node authoriser, the endpoint's TLS and the tunnels' TLS are what every node test goes through.
+            let name = format!("node-{i}");
+            let certificates =
+                cluster.server.server.node_certificates(&name, node_ip.into()).expect("certificates");
+            config.tls = Some(host::NodeTls {
+                ca_pem: certificates.ca_pem,
+                serving: (certificates.serving.cert_pem, certificates.serving.key_pem),
+                client: (certificates.client.cert_pem, certificates.client.key_pem),
+            });
             adjust(&mut config);
             cluster.pod_cidrs.extend(config.pod_cidr);
-            let agent = Agent::start(cluster.server.client(), config).await.expect("agent starts");
+            let client = cluster.server.client_as(&format!("system:node:{name}"), &["system:nodes"]);
+            let agent = Agent::start(client, config).await.expect("agent starts");
             cluster.agents.push((format!("node-{i}"), agent));
             cluster.dirs.push(dir);
         }
@@ -140,23 +151,41 @@ impl Cluster {
 
     /// The log of a container, through node `i`'s log endpoint.
     pub async fn logs(&self, i: usize, pod: &str, container: &str, query: &str) -> String {
-        let addr = self.agents[i].1.log_addr();
-        let url = format!("http://{addr}/containerLogs/default/{pod}/{container}?{query}");
-        http_get(&url).await
+        self.agent_get(i, &format!("/containerLogs/default/{pod}/{container}?{query}")).await
     }
-}
 
-/// A plain HTTP GET returning the body as text.
-pub async fn http_get(url: &str) -> String {
-    let uri: http::Uri = url.parse().unwrap();
-    let authority = uri.authority().unwrap().to_string();
-    let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
-    let request = format!("GET {} HTTP/1.0\r\nHost: {authority}\r\n\r\n", uri.path_and_query().unwrap());
-    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+    /// A TLS connection to agent `i`'s endpoint as `user` in `groups` (a certificate from the cluster CA).
+    pub async fn agent_connection(
+        &self,
+        i: usize,
+        user: &str,
+        groups: &[&str],
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let pki = self.server.dir.path().join("pki");
+        let read = |f: &str| std::fs::read_to_string(pki.join(f)).unwrap();
+        let ca = pki::Ca::from_pem(&read("ca.crt"), &read("ca.key")).unwrap();
+        let identity = ca.issue_client(user, groups, Duration::from_secs(600)).unwrap();
+        let config =
+            pki::client_config(ca.cert_pem(), Some((&identity.cert_pem, &identity.key_pem))).unwrap();
+        let addr = self.agents[i].1.log_addr();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.unwrap()
+    }
+
+    /// A GET from agent `i`'s endpoint, over TLS as the cluster's admin (the endpoint serves only peers with a
+    /// certificate from the cluster CA); the body as text.
+    pub async fn agent_get(&self, i: usize, path: &str) -> String {
+        let mut stream = self.agent_connection(i, "wharf-admin", &["system:masters"]).await;
+        let addr = self.agents[i].1.log_addr();
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        // A TLS peer may close without close_notify once HTTP/1.0 is answered; what arrived is the answer.
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response).await;
+        let text = String::from_utf8_lossy(&response).into_owned();
+        text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or(text)
+    }
 }
 
 /// Waits (generously) until the pod satisfies `ok`.

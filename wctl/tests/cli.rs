@@ -184,15 +184,44 @@ async fn a_node_joins_with_a_bootstrap_token_and_then_acts_as_itself() {
     assert_eq!(refused.code, 403);
     assert!(refused.message.contains("User \"system:node:joined\""), "{}", refused.message);
     let csrs: Api<kube::api::DynamicObject> = Api::all_with(
-        admin,
+        admin.clone(),
         &kube::discovery::ApiResource::erase::<k8s_openapi::api::certificates::v1::CertificateSigningRequest>(
             &(),
         ),
     );
-    let request = csrs.list(&Default::default()).await.unwrap().items.remove(0);
-    let request = serde_json::to_value(request).unwrap();
-    assert!(request["spec"]["username"].as_str().unwrap().starts_with("system:bootstrap:"), "{request}");
-    assert_eq!(request["status"]["conditions"][0]["reason"], "AutoApproved");
+    let requests: Vec<serde_json::Value> = csrs
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    let signer = |r: &serde_json::Value| r["spec"]["signerName"].as_str().unwrap_or_default().to_owned();
+    let client_request =
+        requests.iter().find(|r| signer(r).ends_with("client-kubelet")).expect("a client request");
+    assert!(client_request["spec"]["username"].as_str().unwrap().starts_with("system:bootstrap:"));
+    assert_eq!(client_request["status"]["conditions"][0]["reason"], "AutoApproved");
+    let serving =
+        requests.iter().find(|r| signer(r) == "kubernetes.io/kubelet-serving").expect("a serving request");
+    assert_eq!(serving["spec"]["username"], "system:node:joined");
+    assert!(serving["status"]["certificate"].is_string(), "{serving}");
+
+    // Its endpoint serves TLS with the serving certificate it asked for, and the API server reaches it there.
+    let node = nodes.get("joined").await.unwrap();
+    let annotations = node.metadata.annotations.unwrap_or_default();
+    assert_eq!(annotations.get("wharf.dev/endpoint-tls").map(String::as_str), Some("true"));
+    let request = http::Request::get("/apis/metrics.k8s.io/v1beta1/nodes/joined").body(Vec::new()).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let request = request.clone();
+        let answer = client(dir.path()).await.request_text(request.map(Into::into)).await;
+        if answer.is_ok() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the node's usage never came through: {answer:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // A wrong token is refused in one line.
     let (ok, _, stderr) = wctl(&[

@@ -16,7 +16,7 @@ use super::UserInfo;
 use super::tokens::ServiceAccountTokens;
 use crate::error::ApiError;
 use crate::registry::{Registry, kinds};
-use crate::tls::ClientCertificate;
+use crate::tls::PeerIdentity;
 
 /// Who gets in.
 pub struct Authenticator {
@@ -61,10 +61,10 @@ impl Authenticator {
     pub fn authenticate(
         &self,
         headers: &HeaderMap,
-        certificate: Option<&ClientCertificate>,
+        certificate: Option<&PeerIdentity>,
     ) -> Result<Arc<UserInfo>, ApiError> {
         if let Some(certificate) = certificate {
-            return Ok(certificate.0.clone());
+            return Ok(Arc::new(UserInfo::new(certificate.name.clone(), certificate.groups.iter().cloned())));
         }
         match bearer(headers) {
             Some(token) => self.authenticate_token(token).ok_or_else(unauthorized),

@@ -28,7 +28,7 @@ use super::authz::Authorizer;
 use super::request::RequestInfo;
 use super::tokens::ServiceAccountTokens;
 use crate::error::ApiError;
-use crate::tls::ClientCertificate;
+use crate::tls::PeerIdentity;
 
 /// Everything the pipeline needs.
 pub struct Security {
@@ -57,7 +57,7 @@ pub struct Caller {
 /// Middleware 1: authentication (see the module docs).
 pub async fn identify(State(security): State<Arc<Security>>, mut request: Request, next: Next) -> Response {
     let info = RequestInfo::parse(request.method(), request.uri().path(), request.uri().query());
-    let certificate = request.extensions().get::<ClientCertificate>();
+    let certificate = request.extensions().get::<PeerIdentity>();
     let user = match security.authn.authenticate(request.headers(), certificate) {
         Ok(user) => Some(user),
         Err(_) if PUBLIC_PATHS.contains(&info.path.as_str()) => Some(Arc::new(UserInfo::anonymous())),

@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
@@ -247,19 +247,22 @@ fn open_log(path: &Path) -> Result<File, String> {
         .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))
 }
 
-/// Writes lines as they come, rotating the file when it grows past its size. Lines are buffered while more are
-/// queued and flushed whenever the queue runs empty, so a burst costs one write, not one per request.
+/// How long the writer lets lines gather before it writes them: requests never wake it (a wake-up per request
+/// costs more than the event), and the file is at most this far behind.
+const WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Writes lines in batches, rotating the file when it grows past its size, until every sender is gone.
 fn write_lines(config: &AuditConfig, file: File, queue: &Receiver<String>) {
     let mut size = file.metadata().map_or(0, |m| m.len());
     let mut out = BufWriter::with_capacity(256 << 10, file);
-    let flush = |out: &mut BufWriter<File>| {
-        if let Err(e) = out.flush() {
-            tracing::error!(error = %e, "cannot write the audit log");
-        }
-    };
-    while let Ok(first) = queue.recv() {
-        let mut next = Some(first);
-        while let Some(line) = next.take() {
+    loop {
+        let mut wrote = false;
+        let disconnected = loop {
+            let line = match queue.try_recv() {
+                Ok(line) => line,
+                Err(TryRecvError::Empty) => break false,
+                Err(TryRecvError::Disconnected) => break true,
+            };
             if size > 0 && size + line.len() as u64 > config.max_size_bytes {
                 flush(&mut out);
                 rotate(config);
@@ -272,9 +275,21 @@ fn write_lines(config: &AuditConfig, file: File, queue: &Receiver<String>) {
                 tracing::error!(error = %e, "cannot write the audit log");
             }
             size += line.len() as u64;
-            next = queue.try_recv().ok();
+            wrote = true;
+        };
+        if wrote {
+            flush(&mut out);
         }
-        flush(&mut out);
+        if disconnected {
+            return;
+        }
+        std::thread::sleep(WRITE_INTERVAL);
+    }
+}
+
+fn flush(out: &mut BufWriter<File>) {
+    if let Err(e) = out.flush() {
+        tracing::error!(error = %e, "cannot write the audit log");
     }
 }
 

@@ -19,6 +19,7 @@ const PASSED_THROUGH: &[&str] =
 /// Serves `GET …/pods/{name}/log`.
 pub async fn serve(
     registry: &Registry,
+    agents: &agent::AgentClient,
     pods: &ResourceType,
     namespace: Option<&str>,
     name: &str,
@@ -48,7 +49,7 @@ pub async fn serve(
         url.push('?');
         url.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish());
     }
-    let upstream = agent::get(node_name, &endpoint, &url).await?;
+    let upstream = agents.get(node_name, &endpoint, &url).await?;
     let (parts, body) = upstream.into_parts();
     let content_type = parts
         .headers

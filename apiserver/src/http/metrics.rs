@@ -25,8 +25,13 @@ pub const RESOURCES: &[(&str, &str, &str, bool)] =
     &[("nodes", "", "NodeMetrics", false), ("pods", "", "PodMetrics", true)];
 
 /// Serves a GET under `/apis/metrics.k8s.io/v1beta1/`; `rest` is the path after it.
-pub async fn serve(registry: &Registry, rest: &[&str], query: &Query) -> Result<Value> {
-    let summaries = summaries(registry).await?;
+pub async fn serve(
+    registry: &Registry,
+    agents: &agent::AgentClient,
+    rest: &[&str],
+    query: &Query,
+) -> Result<Value> {
+    let summaries = summaries(registry, agents).await?;
     let labels = query
         .list_options(kinds::by_plural("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods"))?)?;
     let pod_labels = |ns: &str, name: &str| -> bool {
@@ -55,7 +60,7 @@ pub async fn serve(registry: &Registry, rest: &[&str], query: &Query) -> Result<
 }
 
 /// Every reachable agent's summary.
-async fn summaries(registry: &Registry) -> Result<Vec<Value>> {
+async fn summaries(registry: &Registry, agents: &agent::AgentClient) -> Result<Vec<Value>> {
     let nodes = kinds::by_plural("", "v1", "nodes").ok_or_else(|| ApiError::internal("no nodes kind"))?;
     let page = registry.list(nodes, None, &ListOptions::default())?;
     let asks = page.items.iter().filter_map(|node| {
@@ -63,7 +68,7 @@ async fn summaries(registry: &Registry) -> Result<Vec<Value>> {
         let endpoint = agent::endpoint(&node)?;
         let name = node.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_owned();
         Some(async move {
-            let response = agent::get(&name, &endpoint, "/stats/summary").await.ok()?;
+            let response = agents.get(&name, &endpoint, "/stats/summary").await.ok()?;
             if !response.status().is_success() {
                 return None;
             }

@@ -1,7 +1,7 @@
 //! The HTTP edge: routes, content negotiation and response encoding. Handlers parse the request, call the
 //! [`Registry`], and encode what it returns; they hold no Kubernetes semantics of their own.
 
-mod agent;
+pub mod agent;
 pub mod audit;
 pub mod discovery;
 mod logs;
@@ -57,6 +57,8 @@ pub struct AppState {
     pub options: Arc<HttpOptions>,
     /// Authentication, authorisation and the ServiceAccount token issuer.
     pub security: Arc<Security>,
+    /// The client for node agents (logs, usage).
+    pub agents: agent::Agents,
 }
 
 /// The whole API as an axum router.
@@ -121,7 +123,7 @@ async fn api(State(state): State<AppState>, request: Request) -> Response {
     if let Some(rest) = path.strip_prefix(&metrics_prefix) {
         let rest: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         return match method {
-            Method::GET => match metrics::serve(&state.registry, &rest, &query).await {
+            Method::GET => match metrics::serve(&state.registry, &state.agents, &rest, &query).await {
                 Ok(body) => json_response(200, &body),
                 Err(e) => e.into_response(),
             },

@@ -47,7 +47,7 @@ pub async fn handle(
             Ok(super::json_response(200, &registry.get_scale(rt, ns, name)?))
         }
         (Method::GET, Some(name), Some(Subresource::Log)) => {
-            super::logs::serve(registry, rt, ns, name, query).await
+            super::logs::serve(registry, &state.agents, rt, ns, name, query).await
         }
         (Method::POST, None, None) if !rt.stored => {
             let review = decode_body(headers, body, rt, target.sub).await?;

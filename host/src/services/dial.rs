@@ -20,6 +20,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::runtime::reflector::Store;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::TlsConnector;
 
 use super::table::Backend;
 use crate::stats::metrics::Metrics;
@@ -41,12 +42,19 @@ pub struct Dialer {
     node_name: String,
     nodes: Store<Node>,
     metrics: Arc<Metrics>,
+    /// TLS with the node's client certificate, for agents that serve it.
+    tls: Option<TlsConnector>,
 }
 
 impl Dialer {
     /// A dialer for the agent of `node_name`, counting connections from egress addresses in `metrics`.
-    pub fn new(node_name: String, nodes: Store<Node>, metrics: Arc<Metrics>) -> Self {
-        Self { node_name, nodes, metrics }
+    pub fn new(
+        node_name: String,
+        nodes: Store<Node>,
+        metrics: Arc<Metrics>,
+        tls: Option<TlsConnector>,
+    ) -> Self {
+        Self { node_name, nodes, metrics, tls }
     }
 
     /// The nodes, as last seen.
@@ -92,7 +100,7 @@ impl Dialer {
                     let _ = stream.set_nodelay(true);
                     Ok(Box::new(stream) as Box<dyn Io>)
                 }
-                Some(agent) => tunnel(agent, &forward_path(backend.addr), source).await,
+                Some(agent) => tunnel(agent, self.tls.as_ref(), &forward_path(backend.addr), source).await,
             }
         };
         within_timeout(opened).await
@@ -111,8 +119,8 @@ impl Dialer {
             let agent = agent_endpoint(&holder).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::NotConnected, "the egress node publishes no agent endpoint")
             })?;
-            tunnel(agent, &format!("/egress/{source}/{}/{}", destination.ip(), destination.port()), None)
-                .await
+            let path = format!("/egress/{source}/{}/{}", destination.ip(), destination.port());
+            tunnel(agent, self.tls.as_ref(), &path, None).await
         };
         within_timeout(opened).await
     }
@@ -133,7 +141,7 @@ impl Dialer {
     }
 
     /// The agent endpoint to tunnel through, for a backend of another known node.
-    fn via(&self, backend: &Backend) -> Option<SocketAddr> {
+    fn via(&self, backend: &Backend) -> Option<Agent> {
         let node = backend.node.as_deref().filter(|n| !self.is_local(Some(n)))?;
         let node = self.nodes.find(|n| n.metadata.name.as_deref() == Some(node))?;
         agent_endpoint(&node)
@@ -160,20 +168,62 @@ fn in_pod_cidr(node: &Node, ip: IpAddr) -> bool {
         .any(|r| r.contains(&ip))
 }
 
-/// Where a Node's agent listens: its InternalIP and kubelet port.
-fn agent_endpoint(node: &Node) -> Option<SocketAddr> {
+/// Where a Node's agent listens (its InternalIP and kubelet port), and whether it serves TLS.
+fn agent_endpoint(node: &Node) -> Option<Agent> {
     let status = node.status.as_ref()?;
     let ip = status.addresses.iter().flatten().find(|a| a.type_ == "InternalIP")?.address.parse().ok()?;
     let port = status.daemon_endpoints.as_ref()?.kubelet_endpoint.as_ref()?.port;
-    Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
+    let tls = node
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(api::ENDPOINT_TLS_ANNOTATION))
+        .is_some_and(|v| v == "true");
+    Some(Agent { addr: SocketAddr::new(ip, u16::try_from(port).ok()?), tls })
+}
+
+/// A node agent's endpoint.
+#[derive(Clone, Copy, Debug)]
+struct Agent {
+    addr: SocketAddr,
+    tls: bool,
 }
 
 /// Opens the tunnel at `path` (`/forward/...` or `/egress/...`) through the agent at `agent`, for a client at
 /// `source`.
-async fn tunnel(agent: SocketAddr, path: &str, source: Option<IpAddr>) -> io::Result<Box<dyn Io>> {
-    let stream = TcpStream::connect(agent).await?;
+async fn tunnel(
+    agent: Agent,
+    tls: Option<&TlsConnector>,
+    path: &str,
+    source: Option<IpAddr>,
+) -> io::Result<Box<dyn Io>> {
+    let stream = TcpStream::connect(agent.addr).await?;
     let _ = stream.set_nodelay(true);
-    let mut stream = BufReader::new(stream);
+    if !agent.tls {
+        return finish_tunnel(BufReader::new(stream), agent.addr, path, source).await;
+    }
+    let tls = tls.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("the node agent at {} serves TLS and this node has no certificate", agent.addr),
+        )
+    })?;
+    let name = rustls::pki_types::ServerName::IpAddress(agent.addr.ip().into());
+    let stream = tls.connect(name, stream).await?;
+    finish_tunnel(BufReader::new(stream), agent.addr, path, source).await
+}
+
+/// Sends the tunnel's upgrade request and reads the answer's head.
+async fn finish_tunnel<S>(
+    mut stream: BufReader<S>,
+    agent: SocketAddr,
+    path: &str,
+    source: Option<IpAddr>,
+) -> io::Result<Box<dyn Io>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    BufReader<S>: Io,
+{
     let source = source.map(|ip| format!("{SOURCE_HEADER}: {ip}\r\n")).unwrap_or_default();
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: {UPGRADE}\r\n{source}\r\n"

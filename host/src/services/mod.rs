@@ -52,6 +52,7 @@ pub struct Services {
 pub fn start(
     client: kube::Client,
     node_name: &str,
+    tls: Option<&crate::NodeTls>,
     address: IpAddr,
     metrics: Arc<Metrics>,
     tracker: &TaskTracker,
@@ -84,7 +85,17 @@ pub fn start(
         tracker,
         stop,
     );
-    let dialer = Arc::new(dial::Dialer::new(node_name.to_owned(), nodes, metrics.clone()));
+    let connector = tls.and_then(|tls| {
+        let client = (tls.client.0.as_str(), tls.client.1.as_str());
+        match pki::client_config(&tls.ca_pem, Some(client)) {
+            Ok(config) => Some(tokio_rustls::TlsConnector::from(Arc::new(config))),
+            Err(e) => {
+                tracing::error!(error = %e, "the node's client certificate is unusable; tunnels to nodes serving TLS will fail");
+                None
+            }
+        }
+    });
+    let dialer = Arc::new(dial::Dialer::new(node_name.to_owned(), nodes, metrics.clone(), connector));
     let relay = Arc::new(relay::Relay::new(dialer.clone(), tracker.clone(), stop.clone()));
     let resolver = Resolver {
         services: services.clone(),

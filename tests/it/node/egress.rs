@@ -157,7 +157,7 @@ async fn egress_outside_the_cluster_follows_the_allowed_hosts() {
     assert_eq!(twin.served(), 0, "the denied address was never connected to");
 
     // Refusals are counted and shown on the pod.
-    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    let metrics = cluster.agent_get(0, "/metrics").await;
     assert!(
         metrics.contains("wharf_egress_denied_total{namespace=\"default\",pod=\"closed\"} 1"),
         "{metrics}"
@@ -302,8 +302,8 @@ async fn a_namespace_egress_address_reaches_the_guarded_database_from_every_node
     // The node holding the address is lost: another takes it over, and the namespace gets in again from the nodes
     // that are left.
     let mut holder = None;
-    for (i, (name, agent)) in cluster.agents.iter().enumerate() {
-        let metrics = super::http_get(&format!("http://{}/metrics", agent.log_addr())).await;
+    for (i, (name, _)) in cluster.agents.iter().enumerate() {
+        let metrics = cluster.agent_get(i, "/metrics").await;
         if metrics.contains(&format!("wharf_egress_connections_total{{address=\"{egress_ip}\"}}")) {
             assert!(holder.is_none(), "one node holds the address");
             holder = Some((i, name.clone()));

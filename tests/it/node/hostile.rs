@@ -8,7 +8,7 @@ use kube::api::DeleteParams;
 use serde_json::json;
 use tests::{PATIENCE, eventually};
 
-use super::{Cluster, TARGETS, guest, http_get, phase, terminated, wait_pod};
+use super::{Cluster, TARGETS, guest, phase, terminated, wait_pod};
 
 #[tokio::test]
 async fn node_fs_escapes_are_denied() {
@@ -245,12 +245,11 @@ async fn node_cpu_limit_throttles_a_spinning_guest() {
     for name in names {
         wait_pod(&cluster.pods(), name, 60, |p| phase(p) == "Running").await;
     }
-    let summary = format!("http://{}/stats/summary", cluster.agents[0].1.log_addr());
     // Past start-up: instantiation counts as the guest's own time.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (before, started) = (cpu_nanos(&summary, &names).await, tokio::time::Instant::now());
+    let (before, started) = (cpu_nanos(&cluster, &names).await, tokio::time::Instant::now());
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let (after, wall) = (cpu_nanos(&summary, &names).await, started.elapsed());
+    let (after, wall) = (cpu_nanos(&cluster, &names).await, started.elapsed());
     for (i, name) in names.iter().enumerate() {
         let cores = after[i].saturating_sub(before[i]) as f64 / wall.as_nanos() as f64;
         // The quota is a tenth of a core; a busy machine only lowers it. One core would mean no throttling.
@@ -259,8 +258,9 @@ async fn node_cpu_limit_throttles_a_spinning_guest() {
 }
 
 /// The cumulative CPU time of each of `pods`, from the agent's kubelet summary.
-async fn cpu_nanos(summary_url: &str, pods: &[&str]) -> Vec<u64> {
-    let summary: serde_json::Value = serde_json::from_str(&http_get(summary_url).await).unwrap();
+async fn cpu_nanos(cluster: &Cluster, pods: &[&str]) -> Vec<u64> {
+    let summary: serde_json::Value =
+        serde_json::from_str(&cluster.agent_get(0, "/stats/summary").await).unwrap();
     let listed = summary["pods"].as_array().cloned().unwrap_or_default();
     pods.iter()
         .map(|name| {

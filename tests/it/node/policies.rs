@@ -81,7 +81,7 @@ async fn policies_decide_which_connections_guests_may_open() {
     assert!(reaches("/?fetch=db".to_owned()).await, "the db stays allowed");
     assert!(reaches(format!("/?fetch={}:8080", addrs["db"])).await, "the db by its address too");
     // Refusals are counted and shown on the pod, and kubectl describes the policy.
-    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    let metrics = cluster.agent_get(0, "/metrics").await;
     let line = "wharf_network_policy_denied_total{namespace=\"default\",pod=\"caller\",policy=\"default/caller-out\",direction=\"Egress\"}";
     assert!(metrics.contains(line), "{metrics}");
     let kubectl = cluster.server.kubectl();
@@ -126,10 +126,11 @@ async fn policies_decide_which_connections_guests_may_open() {
         let (_, body) = request(from, "GET", &format!("/?fetch={front}"), b"").await;
         assert!(String::from_utf8_lossy(&body).contains("fetch failed"), "{from} through {front}");
     }
-    // The destination's agent judges what other agents forward to its pods by the address they name.
+    // The destination's agent judges what other agents forward to its pods by the address they name. Only
+    // nodes may open tunnels, over TLS with their certificates.
     let agent = cluster.agents[1].1.log_addr();
-    let tunnel = async |source: &str| {
-        let mut stream = tokio::net::TcpStream::connect(agent).await.unwrap();
+    let tunnel_as = async |source: &str, user: &str, groups: &[&str]| {
+        let mut stream = cluster.agent_connection(1, user, groups).await;
         let head = format!(
             "GET /forward/{}/8080 HTTP/1.1\r\nHost: {agent}\r\nConnection: Upgrade\r\nUpgrade: wharf-forward\r\n\
              Wharf-Source: {source}\r\n\r\n",
@@ -140,6 +141,17 @@ async fn policies_decide_which_connections_guests_may_open() {
         let n = tokio::io::AsyncReadExt::read(&mut stream, &mut answer).await.unwrap();
         String::from_utf8_lossy(&answer[..n]).into_owned()
     };
+    let tunnel = async |source: &str| tunnel_as(source, "system:node:node-0", &["system:nodes"]).await;
+    let admin = tunnel_as(&addrs["caller"], "wharf-admin", &["system:masters"]).await;
+    assert!(
+        admin.starts_with("HTTP/1.1 403") && admin.contains("only for members of system:nodes"),
+        "{admin}"
+    );
+    let mut plain = tokio::net::TcpStream::connect(agent).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut plain, b"GET /metrics HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::io::AsyncReadExt::read_to_end(&mut plain, &mut answer).await;
+    assert!(!String::from_utf8_lossy(&answer).contains("HTTP/1."), "plain HTTP is not served");
     let refused = tunnel(&addrs["web"]).await;
     assert!(
         refused.starts_with("HTTP/1.1 403") && refused.contains("NetworkPolicy default/other-in"),
@@ -154,7 +166,7 @@ async fn policies_decide_which_connections_guests_may_open() {
         super::routing::try_request(&front, "/").await.is_err()
     })
     .await;
-    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    let metrics = cluster.agent_get(0, "/metrics").await;
     assert!(metrics.contains("outcome=\"denied\"}"), "{metrics}");
     controllers.shutdown().await;
 }

@@ -49,7 +49,7 @@ async fn node_ports_reach_every_ready_replica_on_every_node() {
     })
     .await;
 
-    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    let metrics = cluster.agent_get(0, "/metrics").await;
     assert!(
         metrics
             .contains("wharf_service_connections_total{service=\"default/web:http\",outcome=\"forwarded\"}"),

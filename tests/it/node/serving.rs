@@ -121,7 +121,7 @@ async fn node_serves_a_wasi_http_component_one_instance_per_request() {
     assert!(logs.contains("wharf: request failed (500): the handler trapped"), "{logs}");
 
     // The node's metrics count the requests by code, their latency and the instances.
-    let metrics = super::http_get(&format!("http://{}/metrics", cluster.agents[0].1.log_addr())).await;
+    let metrics = cluster.agent_get(0, "/metrics").await;
     for code in ["200", "418", "500", "503", "504"] {
         let line = format!("wharf_http_requests_total{{namespace=\"default\",pod=\"web\",code=\"{code}\"}}");
         assert!(metrics.contains(&line), "{line} missing from:\n{metrics}");

@@ -1,7 +1,9 @@
 //! Joining a cluster with a bootstrap token, as kubeadm's TLS bootstrap does: the node authenticates with the
 //! token, asks for a client certificate for `system:node:<name>` with a CertificateSigningRequest, waits for the
 //! cluster to approve and sign it, and from then on acts as itself with the kubeconfig it writes in its data
-//! directory (used again on the next start, so the token is needed only once).
+//! directory (used again on the next start, so the token is needed only once). As itself it then asks for the
+//! serving certificate of its endpoint (`kubernetes.io/kubelet-serving`, for its address), so that the API server
+//! and other nodes reach it over TLS.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +17,8 @@ use serde_json::{Value, json};
 
 /// The signer of node client certificates.
 const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
+/// The signer of node serving certificates.
+const KUBELET_SERVING_SIGNER: &str = "kubernetes.io/kubelet-serving";
 /// How long a join waits for its certificate.
 const APPROVAL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -23,18 +27,72 @@ pub fn node_kubeconfig(data_dir: &Path) -> PathBuf {
     data_dir.join("kubeconfig")
 }
 
-/// Joins the cluster at `server` as node `node_name`, unless it joined before; returns the node's kubeconfig.
+/// What a joined node has: its kubeconfig and its endpoint's certificates.
+pub struct Joined {
+    /// The node's own kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// The endpoint's TLS material.
+    pub tls: host::NodeTls,
+}
+
+/// Joins the cluster at `server` as node `node_name` at `node_ip`, unless it joined before.
 pub async fn join(
     server: &str,
     token: &str,
     ca_file: &Path,
     node_name: &str,
+    node_ip: std::net::IpAddr,
     data_dir: &Path,
-) -> anyhow::Result<PathBuf> {
+) -> anyhow::Result<Joined> {
     let path = node_kubeconfig(data_dir);
-    if path.exists() {
-        return Ok(path);
+    if !path.exists() {
+        request_client_certificate(server, token, ca_file, node_name, data_dir).await?;
     }
+    let kubeconfig =
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (cert, key) = (data_dir.join("serving.crt"), data_dir.join("serving.key"));
+    if !cert.exists() || !key.exists() {
+        let client = super::client_from_kubeconfig_text(&kubeconfig).await?;
+        let user = format!("system:node:{node_name}");
+        let (csr, private) = pki::make_csr(&user, &["system:nodes"], &[pki::San::Ip(node_ip)])
+            .context("cannot make a certificate request")?;
+        let api: Api<DynamicObject> = Api::all_with(client, &csr_resource());
+        let name = format!("node-serving-{node_name}-{}", &uuid_like()[..8]);
+        let usages = ["digital signature", "server auth"];
+        let certificate = ask(&api, &name, &csr, KUBELET_SERVING_SIGNER, &usages).await?;
+        pki::write_private(&key, &private).with_context(|| format!("cannot write {}", key.display()))?;
+        pki::write_private(&cert, &certificate)
+            .with_context(|| format!("cannot write {}", cert.display()))?;
+    }
+    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()));
+    let parsed = kube::config::Kubeconfig::from_yaml(&kubeconfig).context("the node's kubeconfig")?;
+    let user = parsed
+        .auth_infos
+        .first()
+        .and_then(|a| a.auth_info.clone())
+        .context("the node's kubeconfig has no user")?;
+    let decode = |b64: Option<String>| -> anyhow::Result<String> {
+        let b64 = b64.context("the node's kubeconfig has no client certificate")?;
+        Ok(String::from_utf8(STANDARD.decode(b64)?)?)
+    };
+    let client_key = user.client_key_data.map(|k| secrecy::ExposeSecret::expose_secret(&k).to_owned());
+    let tls = host::NodeTls {
+        ca_pem: read(ca_file)?,
+        serving: (read(&cert)?, read(&key)?),
+        client: (decode(user.client_certificate_data)?, decode(client_key)?),
+    };
+    Ok(Joined { kubeconfig: path, tls })
+}
+
+/// Asks for the node's client certificate with the bootstrap token and writes the node's kubeconfig.
+async fn request_client_certificate(
+    server: &str,
+    token: &str,
+    ca_file: &Path,
+    node_name: &str,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let path = node_kubeconfig(data_dir);
     let ca = std::fs::read_to_string(ca_file)
         .with_context(|| format!("cannot read --certificate-authority {}", ca_file.display()))?;
     let bootstrap = kubeconfig(server, &ca, &format!("    token: {token}\n"));
@@ -44,19 +102,8 @@ pub async fn join(
         pki::make_csr(&user, &["system:nodes"], &[]).context("cannot make a certificate request")?;
     let api: Api<DynamicObject> = Api::all_with(client, &csr_resource());
     let name = format!("node-csr-{node_name}-{}", &uuid_like()[..8]);
-    let request: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
-        "metadata": {"name": name},
-        "spec": {"request": STANDARD.encode(&csr), "signerName": KUBELET_CLIENT_SIGNER,
-                 "usages": ["digital signature", "client auth"]},
-    }))?;
-    api.create(&PostParams::default(), &request).await.map_err(|e| match e {
-        kube::Error::Api(status) if status.code == 401 => {
-            anyhow::anyhow!("the API server refused the bootstrap token: it is unknown or expired (make one with `wctl token create`)")
-        }
-        other => anyhow::anyhow!("cannot ask for the node's certificate: {other}"),
-    })?;
-    let certificate = wait_for_certificate(&api, &name).await?;
+    let certificate =
+        ask(&api, &name, &csr, KUBELET_CLIENT_SIGNER, &["digital signature", "client auth"]).await?;
     let text = kubeconfig(
         server,
         &ca,
@@ -67,8 +114,29 @@ pub async fn join(
         ),
     );
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    pki::write_private(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+    pki::write_private(&path, &text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Creates the CertificateSigningRequest `name` for `csr` and waits for its certificate.
+async fn ask(
+    api: &Api<DynamicObject>,
+    name: &str,
+    csr: &str,
+    signer: &str,
+    usages: &[&str],
+) -> anyhow::Result<String> {
+    let request: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {"request": STANDARD.encode(csr), "signerName": signer, "usages": usages},
+    }))?;
+    api.create(&PostParams::default(), &request).await.map_err(|e| match e {
+        kube::Error::Api(status) if status.code == 401 => anyhow::anyhow!(
+            "the API server refused the bootstrap token: it is unknown or expired (make one with `wctl token create`)"
+        ),
+        other => anyhow::anyhow!("cannot ask for the node's certificate: {other}"),
+    })?;
+    wait_for_certificate(api, name).await
 }
 
 async fn wait_for_certificate(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<String> {

@@ -110,18 +110,23 @@ fn parse_pod_cidr(text: &str) -> Result<Ipv4Net, String> {
 }
 
 pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let mut config = args.config();
     let kubeconfig = match (&args.kubeconfig, &args.server, &args.token, &args.certificate_authority) {
         (Some(path), ..) => path.clone(),
         (None, Some(server), Some(token), Some(ca)) => {
-            super::join::join(server, token, ca, &args.node_name, &args.data_dir).await?
+            let joined =
+                super::join::join(server, token, ca, &args.node_name, args.node_ip, &args.data_dir).await?;
+            config.tls = Some(joined.tls);
+            joined.kubeconfig
         }
         _ => anyhow::bail!("pass --kubeconfig, or --server, --token and --certificate-authority"),
     };
     let client = super::client_from_kubeconfig(&kubeconfig).await?;
-    let mut config = args.config();
     config.trust = args.trust.trust()?;
+    let config_tls = config.tls.is_some();
     let agent = host::Agent::start(client, config).await.context("cannot start the node agent")?;
-    println!("node {} joined; logs at http://{}", args.node_name, agent.log_addr());
+    let scheme = if config_tls { "https" } else { "http" };
+    println!("node {} joined; its endpoint is at {scheme}://{}", args.node_name, agent.log_addr());
     super::up::shutdown_signal().await;
     eprintln!("shutting down");
     agent.shutdown().await;

@@ -135,6 +135,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         node.log_listen = SocketAddr::new(args.node_ip, 0);
         node.image_ca_files = args.image_ca;
         node.trust = args.trust.trust()?;
+        let certificates =
+            server.node_certificates(&args.node_name, args.node_ip).map_err(anyhow::Error::msg)?;
+        node.tls = Some(host::NodeTls {
+            ca_pem: certificates.ca_pem,
+            serving: (certificates.serving.cert_pem, certificates.serving.key_pem),
+            client: (certificates.client.cert_pem, certificates.client.key_pem),
+        });
         let client = client_as(&format!("system:node:{}", args.node_name), &["system:nodes"]).await?;
         Some(host::Agent::start(client, node).await.context("cannot start the local node agent")?)
     };
