@@ -165,7 +165,7 @@ async fn a_node_joins_with_a_bootstrap_token_and_then_acts_as_itself() {
                 .expect("wctl node")
         }
     };
-    let _node = join(token.clone(), "joined", node_dir.path().to_path_buf()).await;
+    let joined_process = join(token.clone(), "joined", node_dir.path().to_path_buf()).await;
     let admin = client(dir.path()).await;
     let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(admin.clone());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -222,6 +222,44 @@ async fn a_node_joins_with_a_bootstrap_token_and_then_acts_as_itself() {
         assert!(tokio::time::Instant::now() < deadline, "the node's usage never came through: {answer:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // Restarted when its certificate is due (here: one made to live nine seconds), it renews it as itself.
+    drop(joined_process);
+    let node_kubeconfig = node_dir.path().join("kubeconfig");
+    let read = |f: &str| std::fs::read_to_string(dir.path().join("pki").join(f)).unwrap();
+    let cluster_ca = pki::Ca::from_pem(&read("ca.crt"), &read("ca.key")).unwrap();
+    let short =
+        cluster_ca.issue_client("system:node:joined", &["system:nodes"], Duration::from_secs(9)).unwrap();
+    let b64 = |pem: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pem);
+    let text: String = std::fs::read_to_string(&node_kubeconfig)
+        .unwrap()
+        .lines()
+        .map(|l| match l.split_once(':').map(|(k, _)| k.trim()) {
+            Some("client-certificate-data") => {
+                format!("    client-certificate-data: {}\n", b64(&short.cert_pem))
+            }
+            Some("client-key-data") => format!("    client-key-data: {}\n", b64(&short.key_pem)),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&node_kubeconfig, &text).unwrap();
+    // Two thirds of its life gone, three seconds left to ask for the next.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let _node = join("abcdef.0000000000000000".into(), "joined", node_dir.path().to_path_buf()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&node_kubeconfig).unwrap() == text {
+        assert!(tokio::time::Instant::now() < deadline, "the node did not renew its certificate");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let renewals = csrs.list(&Default::default()).await.unwrap().items;
+    assert!(
+        renewals.iter().any(|r| {
+            let r = serde_json::to_value(r).unwrap();
+            r["spec"]["username"] == "system:node:joined"
+                && r["spec"]["signerName"].as_str().unwrap().ends_with("client-kubelet")
+        }),
+        "a renewal asked as the node itself"
+    );
 
     // A wrong token is refused in one line.
     let (ok, _, stderr) = wctl(&[

@@ -46,12 +46,25 @@ pub async fn join(
 ) -> anyhow::Result<Joined> {
     let path = node_kubeconfig(data_dir);
     if !path.exists() {
-        request_client_certificate(server, token, ca_file, node_name, data_dir).await?;
+        let with_token = format!("    token: {token}\n");
+        request_client_certificate(server, &with_token, ca_file, node_name, data_dir).await?;
+    } else if let Some(fields) = due_client_identity(&path)? {
+        // A third of its life left: the node asks for a new one as itself, as kubelets rotate theirs.
+        request_client_certificate(server, &fields, ca_file, node_name, data_dir).await.with_context(
+            || {
+                format!(
+                    "cannot renew the node's certificate; to join afresh, remove {} and pass a new --token",
+                    path.display()
+                )
+            },
+        )?;
     }
     let kubeconfig =
         std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let (cert, key) = (data_dir.join("serving.crt"), data_dir.join("serving.key"));
-    if !cert.exists() || !key.exists() {
+    let serving_due =
+        std::fs::read_to_string(&cert).map_or(true, |pem| pki::needs_renewal(&pem, jiff::Timestamp::now()));
+    if serving_due || !key.exists() {
         let client = super::client_from_kubeconfig_text(&kubeconfig).await?;
         let user = format!("system:node:{node_name}");
         let (csr, private) = pki::make_csr(&user, &["system:nodes"], &[pki::San::Ip(node_ip)])
@@ -84,10 +97,29 @@ pub async fn join(
     Ok(Joined { kubeconfig: path, tls })
 }
 
-/// Asks for the node's client certificate with the bootstrap token and writes the node's kubeconfig.
+/// The user fields of the node's kubeconfig when its client certificate is due for renewal.
+fn due_client_identity(path: &Path) -> anyhow::Result<Option<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let parsed = kube::config::Kubeconfig::from_yaml(&text).context("the node's kubeconfig")?;
+    let certificate = parsed
+        .auth_infos
+        .first()
+        .and_then(|a| a.auth_info.as_ref())
+        .and_then(|u| u.client_certificate_data.as_deref())
+        .and_then(|b64| STANDARD.decode(b64).ok())
+        .and_then(|pem| String::from_utf8(pem).ok())
+        .unwrap_or_default();
+    if !pki::needs_renewal(&certificate, jiff::Timestamp::now()) {
+        return Ok(None);
+    }
+    Ok(text.split_once("\n  user:\n").map(|(_, fields)| fields.to_owned()))
+}
+
+/// Asks for the node's client certificate, authenticating with `credentials` (a kubeconfig's user fields: the
+/// bootstrap token, or the node's current certificate), and writes the node's kubeconfig.
 async fn request_client_certificate(
     server: &str,
-    token: &str,
+    credentials: &str,
     ca_file: &Path,
     node_name: &str,
     data_dir: &Path,
@@ -95,7 +127,7 @@ async fn request_client_certificate(
     let path = node_kubeconfig(data_dir);
     let ca = std::fs::read_to_string(ca_file)
         .with_context(|| format!("cannot read --certificate-authority {}", ca_file.display()))?;
-    let bootstrap = kubeconfig(server, &ca, &format!("    token: {token}\n"));
+    let bootstrap = kubeconfig(server, &ca, credentials);
     let client = super::client_from_kubeconfig_text(&bootstrap).await?;
     let user = format!("system:node:{node_name}");
     let (csr, key) =
