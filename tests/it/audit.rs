@@ -45,6 +45,12 @@ async fn every_request_is_audited_without_secret_values() {
     secrets.get("db").await.unwrap();
     let forbidden: Api<Secret> = Api::namespaced(server.client_as("mallory", &["interns"]), "default");
     assert!(forbidden.get("db").await.is_err());
+    let request = http::Request::get("/api/v1/namespaces/default/configmaps?limit=7")
+        .header("Impersonate-User", "carol")
+        .body(Vec::new())
+        .unwrap();
+    // carol may not list ConfigMaps; the admin acting as her is refused as she would be.
+    assert!(server.client().request_text(request).await.is_err());
     let nobody: Api<Secret> = Api::namespaced(server.anonymous_client(), "default");
     assert!(nobody.list(&ListParams::default()).await.is_err());
 
@@ -74,6 +80,12 @@ async fn every_request_is_audited_without_secret_values() {
         (Some("get"), Some(403))
     );
     assert_eq!(mallory["user"]["groups"], json!(["interns", "system:authenticated"]));
+    let impersonated =
+        find("the impersonated request", |e| e["impersonatedUser"]["username"] == "carol").await;
+    assert_eq!(
+        (impersonated["user"]["username"].as_str(), impersonated["responseStatus"]["code"].as_u64()),
+        (Some("wharf-admin"), Some(403))
+    );
     let unauthenticated = find("the unauthenticated request", |e| e["responseStatus"]["code"] == 401).await;
     assert_eq!(
         (unauthenticated["verb"].as_str(), unauthenticated["user"]["username"].as_str()),

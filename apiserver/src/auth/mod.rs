@@ -6,7 +6,8 @@
 //!   `system:anonymous`, which gets 401 unless anonymous requests are enabled.
 //! - [`authz`]: `system:masters`, then the Node authoriser ([`node`]), then RBAC ([`rbac`]); 403 when none allows.
 //! - [`reviews`]: SelfSubjectAccessReview, SubjectAccessReview, SelfSubjectRulesReview and SelfSubjectReview, so
-//!   `kubectl auth can-i` and `kubectl auth whoami` work; [`escalation`]: nobody grants what they do not hold.
+//!   `kubectl auth can-i` and `kubectl auth whoami` work; [`escalation`]: nobody grants what they do not hold;
+//!   [`impersonation`]: `kubectl --as`.
 //! - [`pipeline`]: the two middlewares that put these around every handler, with audit and fair sharing
 //!   between them.
 
@@ -14,6 +15,7 @@ pub mod authn;
 pub mod authz;
 pub mod csr;
 pub mod escalation;
+pub mod impersonation;
 pub mod jwt;
 pub mod node;
 pub mod pipeline;

@@ -25,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::UserInfo;
 use super::authn::{Authenticator, unauthorized};
 use super::authz::Authorizer;
+use super::impersonation::impersonate;
 use super::request::RequestInfo;
 use super::tokens::ServiceAccountTokens;
 use crate::error::ApiError;
@@ -48,8 +49,12 @@ const PUBLIC_PATHS: &[&str] = &["/healthz", "/livez", "/readyz", "/version"];
 /// Who made a request and what it asks, for audit, authorisation and the handlers.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The user; `None` when authentication failed.
+    /// The user the request acts as; `None` when authentication failed.
     pub user: Option<Arc<UserInfo>>,
+    /// The authenticated user, when it impersonates `user`.
+    pub impersonator: Option<Arc<UserInfo>>,
+    /// Why the request is refused before authorisation (an impersonation it may not make).
+    pub refusal: Option<ApiError>,
     /// The request's attributes.
     pub info: Arc<RequestInfo>,
 }
@@ -63,7 +68,15 @@ pub async fn identify(State(security): State<Arc<Security>>, mut request: Reques
         Err(_) if PUBLIC_PATHS.contains(&info.path.as_str()) => Some(Arc::new(UserInfo::anonymous())),
         Err(_) => None,
     };
-    request.extensions_mut().insert(Caller { user, info: Arc::new(info) });
+    let mut caller = Caller { user, impersonator: None, refusal: None, info: Arc::new(info) };
+    if let Some(requester) = caller.user.clone() {
+        match impersonate(&security.authz, &requester, request.headers()) {
+            Ok(None) => {}
+            Ok(Some(target)) => (caller.user, caller.impersonator) = (Some(target), Some(requester)),
+            Err(refusal) => caller.refusal = Some(refusal),
+        }
+    }
+    request.extensions_mut().insert(caller);
     next.run(request).await
 }
 
@@ -73,6 +86,9 @@ pub async fn admit(State(security): State<Arc<Security>>, request: Request, next
         return ApiError::internal("the request was not authenticated").into_response();
     };
     let Some(user) = caller.user else { return unauthorized().into_response() };
+    if let Some(refusal) = caller.refusal {
+        return refusal.into_response();
+    }
     if !PUBLIC_PATHS.contains(&caller.info.path.as_str())
         && let Err(e) = security.authz.authorize(&user, &caller.info)
     {

@@ -318,8 +318,10 @@ pub async fn audited(State(audit): State<Arc<Audit>>, request: Request, next: Ne
         || Arc::new(RequestInfo::parse(request.method(), request.uri().path(), request.uri().query())),
         |c| c.info.clone(),
     );
-    // A failed authentication is recorded without a user, as kube-apiserver does.
-    let user = caller.and_then(|c| c.user).unwrap_or_default();
+    // A failed authentication is recorded without a user, as kube-apiserver does; an impersonation under the
+    // authenticated user, with whom it acted as.
+    let impersonated = caller.as_ref().and_then(|c| c.impersonator.as_ref().and(c.user.clone()));
+    let user = caller.and_then(|c| c.impersonator.or(c.user)).unwrap_or_default();
     let groups: Vec<&str> = user.groups.iter().map(String::as_str).collect();
     let attributes = Attributes::of(&info);
     let level = audit.level(&user.name, &groups, &attributes);
@@ -354,6 +356,12 @@ pub async fn audited(State(audit): State<Arc<Audit>>, request: Request, next: Ne
             groups: &user.groups,
             extra: Some(&user.extra).filter(|e| !e.is_empty()),
         },
+        impersonated_user: impersonated.as_deref().map(|u| UserJson {
+            username: &u.name,
+            uid: Some(u.uid.as_str()).filter(|id| !id.is_empty()),
+            groups: &u.groups,
+            extra: Some(&u.extra).filter(|e| !e.is_empty()),
+        }),
         source_ips: source.into_iter().collect(),
         user_agent: agent.as_deref(),
         object_ref: object,
@@ -385,6 +393,8 @@ struct EventJson<'a> {
     request_uri: &'a str,
     verb: &'a str,
     user: UserJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impersonated_user: Option<UserJson<'a>>,
     #[serde(rename = "sourceIPs")]
     source_ips: Vec<std::net::IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -62,6 +62,28 @@ async fn a_service_account_bound_to_view_reads_its_namespace_and_nothing_else() 
     assert_eq!(can_i(&reader, &["list", "pods", "-n", "prod"]).await, ("no".into(), false));
     assert_eq!(can_i(&admin, &["delete", "nodes", "--all-namespaces"]).await, ("yes".into(), true));
 
+    // The admin asks on the account's behalf (impersonation); someone without the right to impersonate cannot.
+    let as_reader = "--as=system:serviceaccount:dev:reader";
+    assert_eq!(can_i(&admin, &["list", "pods", "-n", "dev", as_reader]).await, ("yes".into(), true));
+    assert_eq!(can_i(&admin, &["get", "secrets", "-n", "dev", as_reader]).await, ("no".into(), false));
+    let stranger = Kubectl::new(&server.kubeconfig_as("stranger", &[]));
+    let refused = stranger.fails(&["-n", "dev", "get", "configmaps", as_reader]).await;
+    assert!(refused.contains("Forbidden"), "{refused}");
+    let request = http::Request::get("/api/v1/namespaces/dev/configmaps")
+        .header("Impersonate-User", "system:serviceaccount:dev:reader")
+        .body(Vec::new())
+        .unwrap();
+    let kube::Error::Api(status) = server.client_as("stranger", &[]).request_text(request).await.unwrap_err()
+    else {
+        panic!("an API error")
+    };
+    assert_eq!(status.code, 403);
+    assert!(
+        status.message.contains("User \"stranger\" cannot impersonate resource \"serviceaccounts\""),
+        "{}",
+        status.message
+    );
+
     let listed = reader.ok(&["auth", "can-i", "--list", "-n", "dev"]).await;
     let configmaps = listed.lines().find(|l| l.starts_with("configmaps ")).unwrap_or_default();
     assert!(configmaps.contains("[get list watch]"), "{listed}");
