@@ -286,9 +286,9 @@ impl Pods {
         let running = self.running.remove(&uid);
         let shared = self.shared.clone();
         let files = self.files(&uid);
-        if let Some(r) = &running {
-            self.ips.remove(&r.ip);
-        }
+        // The address stays the pod's until the pod is gone (`forget`): its guests may serve on it through the
+        // grace period, and a new pod given it meanwhile would see their connections.
+        let ip = running.as_ref().map_or(u32::MAX, |r| r.ip);
         let key = uid.clone();
         let stop = running.as_ref().map(|r| r.stop.clone()).unwrap_or_default();
         let handle = self.tasks.spawn(async move {
@@ -311,7 +311,7 @@ impl Pods {
                 tracing::debug!(error = %e, "final pod delete failed");
             }
         });
-        let placeholder = Running { stop, handle, ip: u32::MAX, terminating: true };
+        let placeholder = Running { stop, handle, ip, terminating: true };
         self.running.insert(key, placeholder);
     }
 
@@ -324,11 +324,11 @@ impl Pods {
             return;
         };
         running.stop.kill();
+        self.ips.remove(&running.ip);
         if running.terminating {
             // The termination task removes the files when the guests are gone.
             return;
         }
-        self.ips.remove(&running.ip);
         let files = self.files(uid);
         self.tasks.spawn(async move {
             let _ = running.handle.await;

@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 use host::{Agent, Ipv4Net, NodeConfig};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
-use kube::api::LogParams;
+use kube::api::{DeleteParams, LogParams};
 use serde_json::json;
 use tests::{PATIENCE, TestServer, eventually};
 
-use crate::node::{TARGETS, guest, phase, wait_pod};
+use crate::node::{Cluster, TARGETS, guest, phase, wait_pod};
 
 fn pod_cidr(node: &Node) -> Option<Ipv4Net> {
     node.spec.as_ref()?.pod_cidr.as_deref()?.parse().ok()
@@ -99,4 +99,31 @@ async fn node_ipam_gives_each_node_a_range_and_each_pod_an_address_inside_it() {
         agent.shutdown().await;
     }
     controllers.shutdown().await;
+}
+
+/// A deleted pod's guests may go on serving at its address through their grace period, so the address stays
+/// theirs until the pod is gone: a pod started meanwhile gets another, and the address is given again only after.
+#[tokio::test]
+async fn a_terminating_pod_keeps_its_address_until_it_is_gone() {
+    let cluster = Cluster::start(1, |_| {}).await;
+    let pods = cluster.pods();
+    let ip = |pod: &Pod| pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+    // Reads its termination notice and runs on: it stays terminating for its grace period.
+    let lingering = json!({"terminationGracePeriodSeconds": 300,
+        "containers": [{"name": "main", "image": guest(TARGETS[0], "hello"), "args": ["eof", "forever"]}]});
+    cluster.create_pod("old", "node-0", lingering).await;
+    let old = wait_pod(&pods, "old", 60, |p| phase(p) == "Running").await;
+    pods.delete("old", &DeleteParams::default()).await.unwrap();
+    let plain = || json!({"containers": [{"name": "main", "image": guest(TARGETS[0], "hello"), "args": ["forever"]}]});
+    cluster.create_pod("new", "node-0", plain()).await;
+    let new = wait_pod(&pods, "new", 60, |p| ip(p).is_some()).await;
+    assert!(pods.get("old").await.unwrap().metadata.deletion_timestamp.is_some(), "old is still terminating");
+    assert_ne!(ip(&new), ip(&old), "an address in use by a terminating pod is not given again");
+
+    pods.delete("old", &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await.unwrap();
+    eventually("the old pod to be gone", PATIENCE, async || pods.get_opt("old").await.unwrap().is_none())
+        .await;
+    cluster.create_pod("third", "node-0", plain()).await;
+    let third = wait_pod(&pods, "third", 60, |p| ip(p).is_some()).await;
+    assert_eq!(ip(&third), ip(&old), "the address is free again once its pod is gone");
 }

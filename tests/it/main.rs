@@ -14,6 +14,7 @@ mod controllers_rollout;
 mod crud;
 mod encryption;
 mod endpointslices;
+mod examples;
 mod kubectl;
 mod logs;
 mod metrics;
