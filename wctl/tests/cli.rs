@@ -4,6 +4,8 @@
 // A failed unwrap is a failed test, with its location; that is what tests want.
 #![allow(clippy::unwrap_used, clippy::default_trait_access)]
 
+mod support;
+
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -11,7 +13,6 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// Starts `wctl up` on a free port and returns it with its API URL.
@@ -21,30 +22,7 @@ async fn up(data_dir: &Path) -> (Child, String) {
 
 /// Starts `wctl up` with extra flags.
 async fn up_with(data_dir: &Path, flags: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wctl"))
-        .args(["up", "--listen", "127.0.0.1:0"])
-        .args(flags)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("WHARF_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("wctl starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(url) = line.strip_prefix("Wharf is up: API at ") {
-                return url.to_owned();
-            }
-        }
-        panic!("wctl up exited before it was up");
-    })
-    .await
-    .expect("wctl up in time");
-    // Keep draining stdout so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
+    support::start(data_dir, flags).await
 }
 
 /// The admin client of the cluster in `data_dir`, from the kubeconfig `wctl up` wrote there.

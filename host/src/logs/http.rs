@@ -65,7 +65,8 @@ async fn logs(
     (StatusCode::OK, plain, Body::from_stream(stream)).into_response()
 }
 
-/// A follower of one run's file; it ends when the run is over (a newer run exists or the pod is gone).
+/// A follower of one run's file; it ends when the run is over (its end marker exists, a newer run exists or the
+/// pod is gone).
 struct Follow {
     file: PathBuf,
     pod_dir: PathBuf,
@@ -88,9 +89,14 @@ impl Follow {
             if self.budget.is_some_and(|b| self.sent >= b) {
                 return None;
             }
+            // Seen before the last read, the marker means that read had every line the run wrote.
+            let ended = super::ended_marker(&self.file).exists();
             let chunk = self.read_new();
             if !chunk.is_empty() {
                 return self.limit(chunk);
+            }
+            if ended {
+                return None;
             }
             let newest = read::pick(&self.pod_dir, &self.container, false);
             if !self.pod_dir.exists() || newest.as_deref() != Some(self.file.as_path()) {

@@ -18,6 +18,13 @@ pub fn pod_dir(root: &Path, namespace: &str, pod: &str, uid: &str) -> PathBuf {
     root.join(format!("{namespace}_{pod}_{uid}"))
 }
 
+/// The empty file that says a run is over, beside its log: followers of the log stop at its end then.
+pub fn ended_marker(run_file: &Path) -> PathBuf {
+    let mut marker = run_file.as_os_str().to_owned();
+    marker.push(".ended");
+    PathBuf::from(marker)
+}
+
 /// The file one run (`restart`) of a container writes to.
 pub fn run_file(pod_dir: &Path, container: &str, restart: u32) -> PathBuf {
     pod_dir.join(format!("{container}_{restart}.log"))

@@ -117,6 +117,13 @@ impl LogSink {
         }
     }
 
+    /// Records that the run is over (after [`LogSink::finish`] of both streams), so that `logs -f` ends as
+    /// the kubelet's does when a container exits.
+    pub fn mark_ended(&self) {
+        let path = self.file.lock().unwrap_or_else(PoisonError::into_inner).path.clone();
+        let _ = std::fs::write(super::ended_marker(&path), b"");
+    }
+
     fn write_line(&self, tag: char, line: &[u8]) {
         self.file.lock().unwrap_or_else(PoisonError::into_inner).append(self.stream, tag, line);
     }

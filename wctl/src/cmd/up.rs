@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use apiserver::{Server, ServerConfig, ServiceNetwork};
-use serde_json::Value;
 
 /// Arguments of `wctl up`.
 #[derive(clap::Args)]
@@ -36,9 +35,13 @@ pub struct UpArgs {
     audit_log_maxbackup: usize,
     #[command(flatten)]
     security: super::security::SecurityFlags,
-    /// Manifests (multi-document YAML) to create or update once the cluster is up.
-    #[arg(long = "apply", short = 'f', value_name = "FILE")]
+    /// Manifests to create or update once the cluster is up: files or directories (read recursively).
+    #[arg(long = "apply", short = 'f', value_name = "FILE|DIR")]
     apply: Vec<PathBuf>,
+    /// Merge this cluster's context ("wharf") into a kubeconfig file and make it current, as k3s does
+    /// [default file: ~/.kube/config].
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    write_kubeconfig: Option<PathBuf>,
     /// Name of the local node that runs pods.
     #[arg(long, default_value = "local")]
     node_name: String,
@@ -61,6 +64,13 @@ pub struct UpArgs {
     /// PEM file of CA certificates to trust for https:// images besides the public roots (repeatable).
     #[arg(long = "image-ca", value_name = "FILE")]
     image_ca: Vec<PathBuf>,
+    /// Directory where the local node looks up images given by a relative name (`image: hello.wasm`)
+    /// [default: DATA_DIR/node/images].
+    #[arg(long, value_name = "DIR")]
+    images_dir: Option<PathBuf>,
+    /// Directory under which the local node allows hostPath volumes (repeatable); none by default.
+    #[arg(long = "allow-host-path", value_name = "DIR")]
+    allow_host_path: Vec<PathBuf>,
     #[command(flatten)]
     trust: super::trust::TrustFlags,
     /// Run no local node agent: pods run on nodes joined with `wctl node` (k3s' --disable-agent).
@@ -134,6 +144,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         node.node_port_address = args.node_port_address;
         node.log_listen = SocketAddr::new(args.node_ip, 0);
         node.image_ca_files = args.image_ca;
+        node.host_path_roots = args.allow_host_path;
+        if let Some(dir) = args.images_dir {
+            node.images_dir = dir;
+        }
         node.trust = args.trust.trust()?;
         let certificates =
             server.node_certificates(&args.node_name, args.node_ip).map_err(anyhow::Error::msg)?;
@@ -145,15 +159,29 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let client = client_as(&format!("system:node:{}", args.node_name), &["system:nodes"]).await?;
         Some(host::Agent::start(client, node).await.context("cannot start the local node agent")?)
     };
+    let admin = crate::client::ConnectArgs {
+        kubeconfig: Some(server.kubeconfig().to_path_buf()),
+        ..Default::default()
+    };
     if !args.apply.is_empty() {
-        let admin = super::client_from_kubeconfig(server.kubeconfig()).await?;
-        for file in &args.apply {
-            apply_file(&admin, file).await?;
-        }
+        let cluster = admin.connect().await?;
+        let catalog = cluster.catalog().await?;
+        let sources: Vec<String> = args.apply.iter().map(|p| p.display().to_string()).collect();
+        let mut params = kube::api::PatchParams::apply(crate::verbs::apply::FIELD_MANAGER);
+        params.force = true;
+        crate::verbs::apply::apply_all(&cluster, &catalog, &sources, true, &params, true).await?;
     }
+    let merged = match &args.write_kubeconfig {
+        Some(target) => Some(merge_kubeconfig(server.kubeconfig(), target)?),
+        None => None,
+    };
     println!("Wharf is up: API at {}", server.url());
-    println!("  export KUBECONFIG={}", server.kubeconfig().display());
-    println!("  kubectl get all -A");
+    if let Some(written) = merged {
+        println!("  its context \"wharf\" is merged into {} and current", written.display());
+    } else {
+        println!("  export KUBECONFIG={}", server.kubeconfig().display());
+    }
+    println!("  wctl get all -A");
     tokio::select! {
         () = shutdown_signal() => {}
         () = server.wait() => bail!("the API server stopped unexpectedly; see the log above"),
@@ -172,53 +200,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies each document of a manifest file through the API (server-side apply, field manager `wctl`).
-async fn apply_file(client: &kube::Client, file: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let discovery =
-        kube::Discovery::new(client.clone()).run().await.context("cannot read the API's discovery")?;
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        let object: Value = serde::Deserialize::deserialize(document)
-            .with_context(|| format!("{} is not valid YAML", file.display()))?;
-        if object.is_null() {
-            continue;
-        }
-        let object: kube::api::DynamicObject = serde_json::from_value(object)
-            .with_context(|| format!("{}: a document is not a Kubernetes object", file.display()))?;
-        let types = object.types.clone().unwrap_or_default();
-        let gvk = kube::api::GroupVersionKind::try_from(&types)
-            .with_context(|| format!("{}: a document has no apiVersion and kind", file.display()))?;
-        let (resource, capabilities) = discovery.resolve_gvk(&gvk).with_context(|| {
-            format!("{}: kind {:?} of {:?} is not served", file.display(), types.kind, types.api_version)
-        })?;
-        let name = object.metadata.name.clone().unwrap_or_default();
-        let api: kube::Api<kube::api::DynamicObject> = match capabilities.scope {
-            kube::discovery::Scope::Namespaced => {
-                let namespace = object.metadata.namespace.as_deref().unwrap_or("default");
-                kube::Api::namespaced_with(client.clone(), namespace, &resource)
-            }
-            kube::discovery::Scope::Cluster => kube::Api::all_with(client.clone(), &resource),
-        };
-        let params = kube::api::PatchParams::apply("wctl").force();
-        api.patch(&name, &params, &kube::api::Patch::Apply(&object)).await.map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {} {name}: {}",
-                file.display(),
-                resource.kind.to_lowercase(),
-                api_message(&e)
-            )
-        })?;
-        println!("{}/{name} applied", resource.kind.to_lowercase());
-    }
-    Ok(())
-}
-
-/// What the API server said, without kube-rs' wrapping.
-fn api_message(error: &kube::Error) -> String {
-    match error {
-        kube::Error::Api(status) => status.message.clone(),
-        other => other.to_string(),
-    }
+/// Merges the cluster's generated kubeconfig into `target` (`~/.kube/config` when empty) as k3s'
+/// `--write-kubeconfig` does, making its context current; returns the file written.
+fn merge_kubeconfig(generated: &Path, target: &Path) -> anyhow::Result<PathBuf> {
+    use crate::client::kubeconfig;
+    let file = if target.as_os_str().is_empty() { kubeconfig::default_path()? } else { target.to_path_buf() };
+    let text =
+        std::fs::read_to_string(generated).with_context(|| format!("cannot read {}", generated.display()))?;
+    let incoming =
+        kube::config::Kubeconfig::from_yaml(&text).context("the generated kubeconfig is not valid")?;
+    let mut config = kubeconfig::read_for_update(&file)?;
+    kubeconfig::merge_into(&mut config, incoming);
+    kubeconfig::write(&file, &config)?;
+    Ok(file)
 }
 
 pub(crate) async fn shutdown_signal() {

@@ -423,6 +423,7 @@ impl Task {
             };
             stdout.finish();
             stderr.finish();
+            stdout.mark_ended();
             exit
         })
     }
