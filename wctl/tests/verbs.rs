@@ -33,6 +33,17 @@ spec:
         args: ['$(GREETING)', forever]
         envFrom: [{configMapRef: {name: settings}}]
 ---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: app, labels: {team: a}}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers:
+      - {name: agent, image: hello.wasm, args: [agent, forever]}
+---
 apiVersion: batch/v1
 kind: Job
 metadata: {name: suite, namespace: app, labels: {team: a}}
@@ -76,6 +87,7 @@ async fn apply_get_describe_logs_scale_and_rollouts() {
         assert!(applied.contains(line), "{applied}");
     }
     assert!(applied.contains("deployment \"web\" successfully rolled out"), "{applied}");
+    assert!(applied.contains("daemon set \"agent\" successfully rolled out"), "{applied}");
     assert!(applied.contains("job \"suite\" completed: 3 of 3 succeeded"), "{applied}");
     let again = cluster.ok(&["apply", "-f", &app, "--dry-run=server"]).await;
     assert!(again.contains("deployment.apps/web serverside-applied (server dry run)"), "{again}");
@@ -197,6 +209,11 @@ async fn apply_get_describe_logs_scale_and_rollouts() {
         "deployment.apps/web rolled back\n"
     );
     assert_eq!(rolled_out_revisions(&cluster).await, ["2", "3"], "revision 1 came back as 3");
+    cluster.ok(&["rollout", "restart", "ds/agent", "-n", "app"]).await;
+    let daemons = cluster.ok(&["rollout", "status", "ds/agent", "-n", "app", "--timeout", "60s"]).await;
+    assert!(daemons.ends_with("daemon set \"agent\" successfully rolled out\n"), "{daemons}");
+    let since = cluster.ok(&["logs", "ds/agent", "-n", "app", "-c", "agent", "--since", "1h"]).await;
+    assert!(since.contains("] args: hello agent forever"), "{since}");
     cluster.ok(&["rollout", "pause", "deploy/web", "-n", "app"]).await;
     let paused = cluster.fails(&["rollout", "undo", "deploy/web", "-n", "app"]).await;
     assert!(paused.contains("paused"), "{paused}");
@@ -215,12 +232,20 @@ async fn apply_get_describe_logs_scale_and_rollouts() {
     assert!(events.starts_with("LAST SEEN") && events.contains("ScalingReplicaSet"), "{events}");
 
     // --prune deletes what an earlier apply made with the label and the manifests no longer have.
-    let without_job = APP.split("\n---\n").take(3).collect::<Vec<_>>().join("\n---\n");
+    let without_job = APP.split("\n---\n").take(4).collect::<Vec<_>>().join("\n---\n");
     let smaller = write(cluster.dir.path(), "smaller.yaml", &without_job);
     let pruned = cluster.ok(&["apply", "-f", &smaller, "--prune", "-l", "team=a"]).await;
     assert!(pruned.contains("job.batch/suite pruned"), "{pruned}");
     assert!(!pruned.contains("deployment.apps/web pruned"), "{pruned}");
     cluster.fails(&["get", "job", "suite", "-n", "app"]).await;
+
+    // delete -f removes what a manifest describes.
+    let deleted = cluster.ok(&["delete", "-f", &smaller]).await;
+    assert!(
+        deleted.contains("namespace \"app\" deleted") && deleted.contains("daemonset.apps \"agent\" deleted"),
+        "{deleted}"
+    );
+    cluster.fails(&["get", "ns", "app"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -344,8 +369,72 @@ async fn create_run_wait_delete_and_the_rest() {
     cluster.ok(&["get", "cm", "probe", "-n", "kube-system"]).await;
     assert_eq!(cluster.ok(&["config", "current-context"]).await, "wharf\n");
     cluster.fails(&["config", "use-context", "nowhere"]).await;
+    assert_eq!(cluster.ok(&["config", "use-context", "wharf"]).await, "Switched to context \"wharf\".\n");
     for shell in ["bash", "zsh", "fish"] {
         assert!(cluster.ok(&["completion", shell]).await.contains("wctl"), "{shell}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn manifests_from_standard_input_and_urls() {
+    let cluster = Cluster::up(&["--disable-agent"]).await;
+    let mut apply = cluster.spawn_with_stdin(&["apply", "-f", "-"]);
+    let mut stdin = apply.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stdin,
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: piped}\n",
+    )
+    .await
+    .unwrap();
+    drop(stdin);
+    assert!(apply.wait().await.unwrap().success());
+    cluster.ok(&["get", "cm", "piped"]).await;
+
+    // A manifest served over HTTP, as from a repository's raw URL.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/app.yaml", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let body = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n";
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+    });
+    assert_eq!(cluster.ok(&["apply", "-f", &url]).await, "configmap/fetched serverside-applied\n");
+    cluster.ok(&["get", "cm", "fetched"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_verb_has_help_with_examples() {
+    for verb in [
+        "apply",
+        "get",
+        "describe",
+        "delete",
+        "logs",
+        "scale",
+        "rollout",
+        "create",
+        "run",
+        "wait",
+        "top",
+        "events",
+        "version",
+        "config",
+        "completion",
+    ] {
+        let run = support::run(&[verb, "--help"], &[]).await;
+        assert!(
+            run.ok && run.stdout.contains("Examples:\n  ") && run.stdout.contains(&format!("wctl {verb}")),
+            "wctl {verb} --help: {}",
+            run.stdout
+        );
     }
 }
 

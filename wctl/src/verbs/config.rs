@@ -9,6 +9,11 @@ use crate::client::output::align;
 
 /// `wctl config` and its subcommands.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  wctl config get-contexts
+  wctl config use-context wharf
+  wctl config set-context --current --namespace demo
+  wctl config view --minify")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,

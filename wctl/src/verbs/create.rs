@@ -12,6 +12,12 @@ use crate::client::{Cluster, ConnectArgs};
 
 /// `wctl create` and its subcommands.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  wctl create namespace ci
+  wctl create configmap app --from-literal GREETING=hello --from-file settings.toml
+  wctl create secret generic db --from-literal password=s3cret
+  wctl create deployment web --image http_hello.wasm --replicas 2 --port 8080
+  wctl create job checks --image tests.wasm -- --suite smoke")]
 pub struct Args {
     #[command(subcommand)]
     what: What,

@@ -48,7 +48,8 @@ pub struct Args {
     /// Give up waiting after this long.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     timeout: Option<Duration>,
-    /// Succeed when a named object does not exist.
+    /// Succeed when a named object does not exist [default: on with -l or --all, whose objects may go
+    /// meanwhile].
     #[arg(long)]
     ignore_not_found: bool,
 }
@@ -98,6 +99,7 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
         eprintln!("{}", super::nothing_found(Some(&cluster.namespace)));
         return Ok(());
     }
+    let ignore_not_found = args.ignore_not_found || args.selector.is_some() || args.all;
     let mut gone = Vec::new();
     let mut failure = None;
     for (rt, namespace, name) in doomed {
@@ -106,7 +108,7 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
                 outln!("{} {name:?} deleted", rt.qualified_name());
                 gone.push((rt, namespace, name));
             }
-            Err(kube::Error::Api(status)) if status.code == 404 && args.ignore_not_found => {}
+            Err(kube::Error::Api(status)) if status.code == 404 && ignore_not_found => {}
             Err(e) => {
                 // Every failure is reported; the last one is the command's error line.
                 if let Some(earlier) = failure.replace(cluster.explain(e)) {

@@ -23,6 +23,11 @@ const KEPT_ON_UNDO: &[&str] = &[
 
 /// `wctl rollout` and its subcommands.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  wctl rollout status deploy/web          wait until it is rolled out
+  wctl rollout restart deploy/web         fresh pods, one batch at a time
+  wctl rollout history deploy/web         its revisions
+  wctl rollout undo deploy/web            back to the previous one")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,

@@ -11,6 +11,9 @@ use crate::client::{Cluster, ConnectArgs};
 
 /// `wctl top` and its subcommands.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  wctl top pods -n demo\n  wctl top pods -A --containers\n  wctl top nodes"
+)]
 pub struct Args {
     #[command(subcommand)]
     what: What,

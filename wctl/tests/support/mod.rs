@@ -101,6 +101,17 @@ impl Cluster {
         one_line_failure(args, self.wctl(args).await)
     }
 
+    /// Starts `wctl ARGS` in the background with its standard input piped.
+    pub fn spawn_with_stdin(&self, args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_wctl"))
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig())
+            .stdin(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("wctl starts")
+    }
+
     /// Starts `wctl ARGS` in the background with piped standard output (for `-w` and `-f`).
     pub fn spawn(&self, args: &[&str]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_wctl"))
