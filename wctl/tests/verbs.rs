@@ -376,6 +376,67 @@ async fn create_run_wait_delete_and_the_rest() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_suite_sharded_across_two_nodes_reports_every_shard_and_its_exit() {
+    let cluster = Cluster::up(&[]).await;
+    let far_dir = cluster.dir.path().join("far");
+    std::fs::create_dir_all(far_dir.join("images")).unwrap();
+    std::fs::copy(support::hello_wasm(), far_dir.join("images/hello.wasm")).unwrap();
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let far_data = far_dir.display().to_string();
+    let far = [
+        "node",
+        "--kubeconfig",
+        &kubeconfig,
+        "--node-name",
+        "far",
+        "--node-ip",
+        "127.0.0.2",
+        "--data-dir",
+        &far_data,
+    ];
+    let _far = cluster.spawn(&far);
+    assert_eq!(cluster.ok(&["wait", "node/far", "--for", "create", "--timeout", "60s"]).await, "node/far created\n");
+    cluster.ok(&["wait", "node/far", "--for", "condition=Ready", "--timeout", "60s"]).await;
+
+    // Two shards that may not share a node: one runs on each.
+    let suite = write(
+        cluster.dir.path(),
+        "suite.yaml",
+        "apiVersion: batch/v1
+kind: Job
+metadata: {name: suite}
+spec:
+  completions: 2
+  parallelism: 2
+  completionMode: Indexed
+  template:
+    metadata: {labels: {app: suite}}
+    spec:
+      restartPolicy: Never
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - {labelSelector: {matchLabels: {app: suite}}, topologyKey: kubernetes.io/hostname}
+      containers:
+      - name: tests
+        image: hello.wasm
+        args: ['shard $(JOB_COMPLETION_INDEX) on $(NODE)']
+        env: [{name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}]
+",
+    );
+    let applied = cluster.ok(&["apply", "-f", &suite, "--wait", "--timeout", "90s"]).await;
+    assert!(applied.contains("job \"suite\" completed: 2 of 2 succeeded"), "{applied}");
+    let logs = cluster.ok(&["logs", "job/suite"]).await;
+    let shards: Vec<&str> = logs.lines().filter(|l| l.contains("] shard ")).collect();
+    assert_eq!(shards.len(), 2, "{logs}");
+    assert!(shards[0].contains(" index=0] shard 0 on "), "{logs}");
+    assert!(shards[1].contains(" index=1] shard 1 on "), "{logs}");
+    let mut nodes: Vec<&str> = shards.iter().filter_map(|l| l.rsplit(' ').next()).collect();
+    nodes.sort_unstable();
+    assert_eq!(nodes, ["far", "local"], "one shard on each node: {logs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn manifests_from_standard_input_and_urls() {
     let cluster = Cluster::up(&["--disable-agent"]).await;
     let mut apply = cluster.spawn_with_stdin(&["apply", "-f", "-"]);

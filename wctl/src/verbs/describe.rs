@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use anyhow::bail;
 use kube::api::ListParams;
 use serde_json::Value;
 
@@ -56,7 +55,7 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
         }
     }
     if first {
-        bail!("{}", super::nothing_found(Some(&cluster.namespace)));
+        eprintln!("{}", super::nothing_found(Some(&cluster.namespace)));
     }
     Ok(())
 }
