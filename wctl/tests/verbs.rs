@@ -395,7 +395,10 @@ async fn a_suite_sharded_across_two_nodes_reports_every_shard_and_its_exit() {
         &far_data,
     ];
     let _far = cluster.spawn(&far);
-    assert_eq!(cluster.ok(&["wait", "node/far", "--for", "create", "--timeout", "60s"]).await, "node/far created\n");
+    assert_eq!(
+        cluster.ok(&["wait", "node/far", "--for", "create", "--timeout", "60s"]).await,
+        "node/far created\n"
+    );
     cluster.ok(&["wait", "node/far", "--for", "condition=Ready", "--timeout", "60s"]).await;
 
     // Two shards that may not share a node: one runs on each.
