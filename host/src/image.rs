@@ -102,6 +102,11 @@ fn split(image: &str) -> Result<(Source<'_>, Option<&str>), Error> {
         Some((location, hex)) => (location, Some(hex)),
         None => (image, None),
     };
+    // Windows names a node's files from a drive, with or without `file://`.
+    #[cfg(windows)]
+    if let Some(path) = drive_path(location.strip_prefix("file://").unwrap_or(location)) {
+        return Ok((Source::File(path), pin));
+    }
     let source = if let Some(path) = location.strip_prefix("file://") {
         Source::File(path)
     } else if location.starts_with("http://") || location.starts_with("https://") {
@@ -119,6 +124,14 @@ fn split(image: &str) -> Result<(Source<'_>, Option<&str>), Error> {
         return Err(Error::InvalidReference(image.to_owned()));
     }
     Ok((source, pin))
+}
+
+/// A path from a drive: `C:\dir\a.wasm`, `C:/dir/a.wasm`, `/C:/dir/a.wasm` (as `file:///C:/...` writes it) or the
+/// verbatim `\\?\C:\...` that canonical paths take; `None` for anything else.
+#[cfg(windows)]
+fn drive_path(path: &str) -> Option<&str> {
+    let path = path.strip_prefix(r"\\?\").or_else(|| path.strip_prefix('/')).unwrap_or(path);
+    matches!(path.as_bytes(), [drive, b':', b'/' | b'\\', ..] if drive.is_ascii_alphabetic()).then_some(path)
 }
 
 /// The file a name stands for under `images_dir`; `None` when the name could leave it (`..`, empty components).
@@ -143,7 +156,11 @@ fn resolve_name(images_dir: &Path, name: &str) -> Option<PathBuf> {
 /// The program name a guest sees as `argv[0]` for an image: its file name without `.wasm`, tag or digest.
 pub fn program_name(image: &str) -> &str {
     let location = image.split('@').next().unwrap_or(image);
+    #[cfg(not(windows))]
     let name = location.rsplit('/').next().unwrap_or(location);
+    // A Windows path also separates with `\` and starts with a drive's `C:`.
+    #[cfg(windows)]
+    let name = location.rsplit(['/', '\\']).next().unwrap_or(location);
     let name = name.split(':').next().unwrap_or(name);
     name.strip_suffix(".wasm").unwrap_or(name)
 }

@@ -36,6 +36,7 @@ pub fn capacity(config: &NodeConfig) -> (u64, u64) {
 }
 
 /// Total memory of the machine (Linux: /proc/meminfo; elsewhere a conservative 4 GiB).
+#[cfg(target_os = "linux")]
 fn machine_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -45,6 +46,19 @@ fn machine_memory() -> u64 {
             Some(kib * 1024)
         })
         .unwrap_or(4 << 30)
+}
+
+/// Total memory of the machine without /proc: asking the system needs unsafe calls, which the workspace forbids,
+/// so a conservative 4 GiB.
+#[cfg(not(target_os = "linux"))]
+fn machine_memory() -> u64 {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "the machine's memory is not known on this platform: the node offers 4 GiB (see --memory-bytes)"
+        );
+    });
+    4 << 30
 }
 
 /// The Node as this agent describes it.
@@ -64,11 +78,13 @@ pub fn describe(config: &NodeConfig, log_port: u16) -> Node {
         "aarch64" => "arm64",
         other => other,
     };
+    // Kubernetes names operating systems as Go does, which calls macOS `darwin`.
+    let os = if cfg!(target_os = "macos") { "darwin" } else { std::env::consts::OS };
     let labels: BTreeMap<String, String> = [
-        ("kubernetes.io/os".to_owned(), std::env::consts::OS.to_owned()),
+        ("kubernetes.io/os".to_owned(), os.to_owned()),
         ("kubernetes.io/arch".to_owned(), arch.to_owned()),
         ("kubernetes.io/hostname".to_owned(), config.node_name.clone()),
-        ("beta.kubernetes.io/os".to_owned(), std::env::consts::OS.to_owned()),
+        ("beta.kubernetes.io/os".to_owned(), os.to_owned()),
         ("beta.kubernetes.io/arch".to_owned(), arch.to_owned()),
     ]
     .into();
@@ -99,7 +115,7 @@ pub fn describe(config: &NodeConfig, log_port: u16) -> Node {
             conditions: Some(vec![ready_condition()]),
             node_info: Some(NodeSystemInfo {
                 architecture: arch.into(),
-                operating_system: std::env::consts::OS.into(),
+                operating_system: os.into(),
                 kubelet_version: concat!("wharf-", env!("CARGO_PKG_VERSION")).into(),
                 kube_proxy_version: String::new(),
                 container_runtime_version: "wasmtime://48".into(),
@@ -162,6 +178,8 @@ pub async fn pod_cidr(client: &kube::Client, config: &NodeConfig) -> Option<Ipv4
                         if config.pod_cidr.is_some_and(|wanted| wanted != cidr) {
                             tracing::warn!(registered = %cidr, "the node keeps the pod CIDR it has: a podCIDR cannot change");
                         }
+                        #[cfg(not(target_os = "linux"))]
+                        warn_if_unbindable(cidr);
                         return Some(cidr);
                     }
                     Some(Err(_)) => {
@@ -181,6 +199,23 @@ pub async fn pod_cidr(client: &kube::Client, config: &NodeConfig) -> Option<Ipv4
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+/// Linux routes all of 127.0.0.0/8 to the loopback interface, so every pod address can be bound; macOS binds
+/// only 127.0.0.1 until more are added to `lo0`. Pods still start, but their listeners and their connections within
+/// the machine then fail: say so once, with the fix.
+#[cfg(not(target_os = "linux"))]
+fn warn_if_unbindable(range: Ipv4Net) {
+    // The first pod's address: the range's first host is the node's.
+    let Some(first) = range.hosts().nth(1) else { return };
+    if let Err(error) = std::net::TcpListener::bind((first, 0)) {
+        tracing::warn!(
+            %range,
+            %error,
+            "pod addresses cannot be bound on this machine: pods cannot listen or connect within it until they \
+             can (macOS: sudo ifconfig lo0 alias {first} up, and so on for each pod address)"
+        );
     }
 }
 

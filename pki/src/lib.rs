@@ -485,6 +485,19 @@ pub fn write_private(path: &Path, contents: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Says once that files cannot be made owner-only here (Windows has no Unix modes): private keys and
+/// kubeconfigs then get the access rules their directory passes on, so it must be one only their owner reads.
+#[cfg(not(unix))]
+pub fn warn_not_owner_only() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "files holding keys cannot be made owner-only on this platform: keep the data directory where \
+             only its owner can read it"
+        );
+    });
+}
+
 fn write_new_private(path: &Path, contents: &str) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -500,6 +513,7 @@ fn write_new_private(path: &Path, contents: &str) -> io::Result<()> {
     }
     #[cfg(not(unix))]
     {
+        warn_not_owner_only();
         let mut file = options.open(path)?;
         file.write_all(contents.as_bytes())?;
         file.sync_all()

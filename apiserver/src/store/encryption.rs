@@ -262,6 +262,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    #[cfg(not(unix))]
+    pki::warn_not_owner_only();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

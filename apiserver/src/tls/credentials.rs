@@ -226,10 +226,32 @@ fn serving_sans(listen: SocketAddr, extra: &[San]) -> Vec<San> {
 }
 
 fn host_name() -> Option<String> {
+    #[cfg(target_os = "linux")]
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    #[cfg(not(target_os = "linux"))]
+    let name = host_name_without_proc()?;
     let name = name.trim().to_ascii_lowercase();
     (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
         .then_some(name)
+}
+
+/// Without /proc: Windows names the machine in `COMPUTERNAME`, macOS answers `hostname`. Without either the
+/// serving certificate names only localhost and addresses, which is worth a warning rather than a failure.
+#[cfg(not(target_os = "linux"))]
+fn host_name_without_proc() -> Option<String> {
+    let name = std::env::var("COMPUTERNAME").ok().or_else(|| {
+        let out = std::process::Command::new("hostname").output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    });
+    if name.is_none() {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(
+                "the machine's host name is not known: the serving certificate names only localhost and addresses"
+            );
+        });
+    }
+    name
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), String> {
@@ -240,6 +262,8 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
     }
+    #[cfg(not(unix))]
+    pki::warn_not_owner_only();
     Ok(())
 }
 

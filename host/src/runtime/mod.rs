@@ -189,8 +189,15 @@ fn pooled_stacks(pods: u32) -> u32 {
 }
 
 /// Linux's cap on one process's memory mappings (`vm.max_map_count`, 65,530 by default), where it can be read.
+#[cfg(target_os = "linux")]
 fn max_map_count() -> Option<u64> {
     std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok())
+}
+
+/// macOS and Windows have no such cap on a process's mappings to keep within.
+#[cfg(not(target_os = "linux"))]
+fn max_map_count() -> Option<u64> {
+    None
 }
 
 /// HTTP instances a node of `pods` pods may run at once, beyond one guest per pod: as many as pods, at least 64

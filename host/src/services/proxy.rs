@@ -5,7 +5,8 @@
 //! the connection, or answers 503 on an HTTP port.
 //!
 //! Several agents on one machine (a test cluster) share a node address, so the listeners set `SO_REUSEPORT` and the
-//! kernel spreads connections between them; each forwards to any endpoint.
+//! kernel spreads connections between them; each forwards to any endpoint. Windows has no `SO_REUSEPORT`: there the
+//! first agent on an address serves its node ports.
 
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -41,9 +42,27 @@ impl Proxy {
     pub(super) fn listen(&self, port: u16) -> std::io::Result<TcpListener> {
         let addr = SocketAddr::new(self.address, port);
         let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-        socket.set_reuseaddr(true)?;
-        socket.set_reuseport(true)?;
-        socket.bind(addr)?;
+        #[cfg(unix)]
+        {
+            socket.set_reuseaddr(true)?;
+            socket.set_reuseport(true)?;
+            socket.bind(addr)?;
+        }
+        // Windows has no SO_REUSEPORT, and its SO_REUSEADDR would let any process take the port over: the
+        // listener stays exclusive, so of several agents sharing an address only the first serves node ports.
+        #[cfg(not(unix))]
+        socket.bind(addr).inspect_err(|error| {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            if error.kind() == std::io::ErrorKind::AddrInUse {
+                WARNED.call_once(|| {
+                    tracing::warn!(
+                        address = %self.address,
+                        "agents sharing an address cannot share its node ports on this platform: the first \
+                         to listen serves them"
+                    );
+                });
+            }
+        })?;
         socket.listen(1024)
     }
 

@@ -202,13 +202,26 @@ impl Meter {
 }
 
 /// The process's CPU time (nanoseconds) and resident set (bytes), from `/proc/self` on Linux.
+#[cfg(target_os = "linux")]
 fn process_usage() -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     Some((parse_cpu_nanos(&stat)?, parse_rss(&status)?))
 }
 
+/// Elsewhere there is no `/proc`: the summary and metrics go without the agent's own usage (its pods' usage is
+/// measured by the agent itself and stays).
+#[cfg(not(target_os = "linux"))]
+fn process_usage() -> Option<(u64, u64)> {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!("the node agent's own CPU and memory use are not measured on this platform");
+    });
+    None
+}
+
 /// utime + stime from `/proc/self/stat`, which counts in USER_HZ ticks: 100 per second on every Linux ABI.
+#[cfg(any(target_os = "linux", test))]
 fn parse_cpu_nanos(stat: &str) -> Option<u64> {
     const NANOS_PER_TICK: u64 = 10_000_000;
     // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
@@ -220,6 +233,7 @@ fn parse_cpu_nanos(stat: &str) -> Option<u64> {
 }
 
 /// `VmRSS` from `/proc/self/status`, in bytes.
+#[cfg(any(target_os = "linux", test))]
 fn parse_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

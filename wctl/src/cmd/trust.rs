@@ -81,6 +81,8 @@ pub fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    #[cfg(not(unix))]
+    pki::warn_not_owner_only();
     options
         .open(&key)
         .and_then(|mut f| f.write_all(format!("{private}\n").as_bytes()))

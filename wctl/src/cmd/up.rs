@@ -228,7 +228,26 @@ pub(crate) async fn shutdown_signal() {
             Err(_) => std::future::pending::<()>().await,
         }
     };
-    #[cfg(not(unix))]
+    // Windows has no SIGTERM: its stop requests are Ctrl-Break, closing the console and, for a service, logoff
+    // and shutdown (after which it waits only a few seconds, so the drain may be cut short).
+    #[cfg(windows)]
+    let terminate = async {
+        use tokio::signal::windows;
+        let events =
+            (windows::ctrl_break(), windows::ctrl_close(), windows::ctrl_logoff(), windows::ctrl_shutdown());
+        if let (Ok(mut brk), Ok(mut close), Ok(mut logoff), Ok(mut shutdown)) = events {
+            tokio::select! {
+                _ = brk.recv() => {}
+                _ = close.recv() => {}
+                _ = logoff.recv() => {}
+                _ = shutdown.recv() => {}
+            }
+        } else {
+            tracing::warn!("cannot watch for console stop events: only Ctrl-C stops the process cleanly");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(not(any(unix, windows)))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
         () = ctrl_c => {}
