@@ -184,7 +184,97 @@ impl std::error::Error for ApiError {}
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (code, [(axum::http::header::CONTENT_TYPE, "application/json")], self.status().to_string())
-            .into_response()
+        let body = encode_status("Failure", &self.message, self.reason, self.details.as_ref(), self.code);
+        (code, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+/// A `Status` body byte for byte as kube-apiserver encodes it: its Go struct's field order (`kind`, `apiVersion`,
+/// `metadata`, `status`, `message`, `reason`, `details`, `code`), empty strings left out as `omitempty` does, and
+/// the trailing newline of Go's JSON encoder. Some clients compare error bodies byte for byte.
+pub fn encode_status(
+    status: &str,
+    message: &str,
+    reason: &str,
+    details: Option<&Value>,
+    code: u16,
+) -> String {
+    let text = |value: &str| Value::from(value).to_string();
+    let mut fields = vec![
+        ("kind", text("Status")),
+        ("apiVersion", text("v1")),
+        ("metadata", "{}".to_owned()),
+        ("status", text(status)),
+    ];
+    fields.extend(non_empty("message", message));
+    fields.extend(non_empty("reason", reason));
+    if let Some(details) = details {
+        fields.push(("details", encode_details(details)));
+    }
+    fields.push(("code", code.to_string()));
+    let mut body = encode_object(&fields);
+    body.push('\n');
+    body
+}
+
+/// `StatusDetails` in Go's field order: `name`, `group`, `kind`, `uid`, `causes`, `retryAfterSeconds`.
+fn encode_details(details: &Value) -> String {
+    let text =
+        |value: &Value, key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut fields = Vec::new();
+    for key in ["name", "group", "kind", "uid"] {
+        fields.extend(non_empty(key, &text(details, key)));
+    }
+    if let Some(causes) = details.get("causes").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+        let causes: Vec<String> = causes
+            .iter()
+            .map(|cause| {
+                let fields: Vec<(&str, String)> = ["reason", "message", "field"]
+                    .into_iter()
+                    .filter_map(|key| non_empty(key, &text(cause, key)))
+                    .collect();
+                encode_object(&fields)
+            })
+            .collect();
+        fields.push(("causes", format!("[{}]", causes.join(","))));
+    }
+    if let Some(seconds) = details.get("retryAfterSeconds").and_then(Value::as_i64) {
+        fields.push(("retryAfterSeconds", seconds.to_string()));
+    }
+    encode_object(&fields)
+}
+
+/// A string field as JSON, or nothing when it is empty (`omitempty`).
+fn non_empty<'a>(key: &'a str, value: &str) -> Option<(&'a str, String)> {
+    (!value.is_empty()).then(|| (key, Value::from(value).to_string()))
+}
+
+/// An object of already-encoded values, in the order given.
+fn encode_object(fields: &[(&str, String)]) -> String {
+    let inner: Vec<String> =
+        fields.iter().map(|(key, value)| format!("{}:{value}", Value::from(*key))).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+#[cfg(test)]
+mod status_encoding_tests {
+    use super::encode_status;
+    use serde_json::json;
+
+    #[test]
+    fn statuses_encode_as_kube_apiserver_encodes_them() {
+        let details = json!({"name": "x", "group": "", "kind": "pods"});
+        assert_eq!(
+            encode_status("Failure", "pods \"x\" not found", "NotFound", Some(&details), 404),
+            "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"pods \\\"x\\\" not found\",\"reason\":\"NotFound\",\"details\":{\"name\":\"x\",\"kind\":\"pods\"},\"code\":404}\n"
+        );
+        let invalid = json!({"name": "web", "group": "apps", "kind": "Deployment",
+            "causes": [{"reason": "FieldValueRequired", "message": "Required value", "field": "spec.selector"}]});
+        let body = encode_status("Failure", "invalid", "Invalid", Some(&invalid), 422);
+        assert!(body.contains("\"details\":{\"name\":\"web\",\"group\":\"apps\",\"kind\":\"Deployment\",\"causes\":[{\"reason\":\"FieldValueRequired\",\"message\":\"Required value\",\"field\":\"spec.selector\"}]}"), "{body}");
+        assert_eq!(
+            encode_status("Success", "", "", None, 200),
+            "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\",\"code\":200}\n"
+        );
     }
 }

@@ -182,3 +182,31 @@ async fn invalid_objects_report_their_fields() {
     assert!(fields.contains(&"spec.replicas"), "{fields:?}");
     assert!(fields.contains(&"spec.template.metadata.labels"), "{fields:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_bodies_are_byte_for_byte_kube_apiservers() {
+    use http_body_util::BodyExt;
+    let server = TestServer::start().await;
+    let client = server.client();
+    let body = |path: &str, method: &str| {
+        let client = client.clone();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(kube::client::Body::from(Vec::new()))
+            .unwrap();
+        async move {
+            let response = client.send(request).await.unwrap();
+            String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+        }
+    };
+    // What kube-apiserver answers, including the empty core group left out and the trailing newline.
+    assert_eq!(
+        body("/api/v1/namespaces/default/pods/nosuch", "GET").await,
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"pods \\\"nosuch\\\" not found\",\"reason\":\"NotFound\",\"details\":{\"name\":\"nosuch\",\"kind\":\"pods\"},\"code\":404}\n"
+    );
+    assert_eq!(
+        body("/apis/apps/v1/namespaces/default/deployments/nosuch", "GET").await,
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"deployments.apps \\\"nosuch\\\" not found\",\"reason\":\"NotFound\",\"details\":{\"name\":\"nosuch\",\"group\":\"apps\",\"kind\":\"deployments\"},\"code\":404}\n"
+    );
+}

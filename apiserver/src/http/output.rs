@@ -242,10 +242,7 @@ pub fn add_warnings(response: &mut Response, warnings: &[String]) {
 
 /// A `Status` with `status: Success`.
 pub fn success(code: u16, rt: &ResourceType, name: &str) -> Response {
-    super::json_response(
-        code,
-        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code,
-                "details": {"name": name, "group": rt.group, "kind": rt.plural}}),
-    )
-    .into_response()
+    let details = json!({"name": name, "group": rt.group, "kind": rt.plural});
+    super::bytes_response(code, crate::error::encode_status("Success", "", "", Some(&details), code))
+        .into_response()
 }
