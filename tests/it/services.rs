@@ -66,7 +66,9 @@ async fn a_chosen_address_that_is_taken_or_out_of_range_is_refused_and_freed_one
     let pp = PostParams::default();
     let first =
         json!({"type": "NodePort", "clusterIP": "10.96.0.50", "ports": [{"port": 80, "nodePort": 30080}]});
-    services.create(&pp, &service("first", first)).await.unwrap();
+    let created = services.create(&pp, &service("first", first)).await.unwrap();
+    // As kube-apiserver shows it from creation, before any load balancer exists.
+    assert_eq!(serde_json::to_value(&created.status).unwrap(), json!({"loadBalancer": {}}));
 
     let same_ip = services.create(&pp, &service("same-ip", json!({"clusterIP": "10.96.0.50"}))).await;
     let message = invalid(same_ip);

@@ -60,6 +60,10 @@ impl ApplyDefaults for Service {
         if kind != "ExternalName" && spec.ip_family_policy.is_none() {
             spec.ip_family_policy = Some("SingleStack".to_owned());
         }
+        // Go's ServiceStatus holds LoadBalancer by value, so kube-apiserver shows `{"loadBalancer":{}}` from
+        // creation; clients that compare objects expect it.
+        let status = self.status.get_or_insert_with(Default::default);
+        status.load_balancer.get_or_insert_with(Default::default);
     }
 
     fn prepare_update(&mut self, old: &Self) {

@@ -287,7 +287,8 @@ fn service_defaults() {
                "spec": {"selector": {"app": "web"}, "type": "ClusterIP", "sessionAffinity": "None",
                         "internalTrafficPolicy": "Cluster", "ipFamilyPolicy": "SingleStack",
                         "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80},
-                                  {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"}]}})
+                                  {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"}]},
+               "status": {"loadBalancer": {}}})
     );
     let lb = defaulted::<Service>(
         json!({"metadata": {"name": "lb", "namespace": "d"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 443, "targetPort": 0}],
