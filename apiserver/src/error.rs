@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::registry::ResourceType;
@@ -199,61 +200,94 @@ pub fn encode_status(
     details: Option<&Value>,
     code: u16,
 ) -> String {
-    let text = |value: &str| Value::from(value).to_string();
-    let mut fields = vec![
-        ("kind", text("Status")),
-        ("apiVersion", text("v1")),
-        ("metadata", "{}".to_owned()),
-        ("status", text(status)),
-    ];
-    fields.extend(non_empty("message", message));
-    fields.extend(non_empty("reason", reason));
-    if let Some(details) = details {
-        fields.push(("details", encode_details(details)));
-    }
-    fields.push(("code", code.to_string()));
-    let mut body = encode_object(&fields);
-    body.push('\n');
-    body
+    let body = StatusBody {
+        kind: "Status",
+        api_version: "v1",
+        metadata: Empty {},
+        status,
+        message,
+        reason,
+        details: details.map(StatusDetails::from_json),
+        code,
+    };
+    let mut text = serde_json::to_string(&body).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
-/// `StatusDetails` in Go's field order: `name`, `group`, `kind`, `uid`, `causes`, `retryAfterSeconds`.
-fn encode_details(details: &Value) -> String {
-    let text =
-        |value: &Value, key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let mut fields = Vec::new();
-    for key in ["name", "group", "kind", "uid"] {
-        fields.extend(non_empty(key, &text(details, key)));
-    }
-    if let Some(causes) = details.get("causes").and_then(Value::as_array).filter(|c| !c.is_empty()) {
-        let causes: Vec<String> = causes
-            .iter()
-            .map(|cause| {
-                let fields: Vec<(&str, String)> = ["reason", "message", "field"]
-                    .into_iter()
-                    .filter_map(|key| non_empty(key, &text(cause, key)))
-                    .collect();
-                encode_object(&fields)
-            })
-            .collect();
-        fields.push(("causes", format!("[{}]", causes.join(","))));
-    }
-    if let Some(seconds) = details.get("retryAfterSeconds").and_then(Value::as_i64) {
-        fields.push(("retryAfterSeconds", seconds.to_string()));
-    }
-    encode_object(&fields)
+/// `metav1.Status`, its fields in Go's order (serde keeps a struct's order, unlike a `Value`'s sorted keys).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusBody<'a> {
+    kind: &'static str,
+    api_version: &'static str,
+    metadata: Empty,
+    status: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    message: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<StatusDetails<'a>>,
+    code: u16,
 }
 
-/// A string field as JSON, or nothing when it is empty (`omitempty`).
-fn non_empty<'a>(key: &'a str, value: &str) -> Option<(&'a str, String)> {
-    (!value.is_empty()).then(|| (key, Value::from(value).to_string()))
+#[derive(Serialize)]
+struct Empty {}
+
+/// `metav1.StatusDetails`, in Go's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusDetails<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    group: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    uid: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    causes: Vec<StatusCause<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<i64>,
 }
 
-/// An object of already-encoded values, in the order given.
-fn encode_object(fields: &[(&str, String)]) -> String {
-    let inner: Vec<String> =
-        fields.iter().map(|(key, value)| format!("{}:{value}", Value::from(*key))).collect();
-    format!("{{{}}}", inner.join(","))
+/// `metav1.StatusCause`, in Go's order.
+#[derive(Serialize)]
+struct StatusCause<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    reason: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    message: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    field: &'a str,
+}
+
+/// A string field of `value`, empty when absent.
+fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+    value.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+impl<'a> StatusDetails<'a> {
+    fn from_json(details: &'a Value) -> Self {
+        let causes = details.get("causes").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        Self {
+            name: text(details, "name"),
+            group: text(details, "group"),
+            kind: text(details, "kind"),
+            uid: text(details, "uid"),
+            causes: causes
+                .iter()
+                .map(|c| StatusCause {
+                    reason: text(c, "reason"),
+                    message: text(c, "message"),
+                    field: text(c, "field"),
+                })
+                .collect(),
+            retry_after_seconds: details.get("retryAfterSeconds").and_then(Value::as_i64),
+        }
+    }
 }
 
 #[cfg(test)]

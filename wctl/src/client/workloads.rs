@@ -132,30 +132,19 @@ pub fn progress(kind: &str, object: &Value) -> Option<Progress> {
 /// The label selector of a workload's pods as a query string (`app=web,tier in (a,b)`), or `None` when it has none.
 pub fn pod_selector(object: &Value) -> Option<String> {
     let selector = object.pointer("/spec/selector")?;
-    let mut terms: Vec<String> = Vec::new();
-    if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object) {
-        terms.extend(labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())));
-    }
-    for expression in selector.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
-        let key = expression["key"].as_str().unwrap_or_default();
-        let values: Vec<&str> =
-            expression["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        terms.push(match expression["operator"].as_str().unwrap_or_default() {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_owned(),
-            _ => format!("!{key}"),
-        });
-    }
-    // A ReplicationController-style selector is a plain map.
-    if terms.is_empty()
-        && let Some(labels) = selector.as_object()
-        && !labels.contains_key("matchLabels")
-        && !labels.contains_key("matchExpressions")
-    {
-        terms.extend(labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())));
-    }
-    (!terms.is_empty()).then(|| terms.join(","))
+    let text = if selector.get("matchLabels").is_some() || selector.get("matchExpressions").is_some() {
+        let selector = serde_json::from_value(selector.clone()).ok()?;
+        api::selector::LabelSelector::from_k8s(&selector).ok()?.to_string()
+    } else {
+        // A ReplicationController-style selector is a plain map.
+        let labels = selector.as_object()?;
+        labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 #[cfg(test)]

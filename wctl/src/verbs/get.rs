@@ -59,10 +59,11 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
     }
     let params = list_params(args.selector.as_deref(), args.field_selector.as_deref());
     let several = selected.len() > 1;
+    // One named object prints as itself; anything else as a List.
+    let single = matches!(selected.as_slice(), [(_, names)] if names.len() == 1);
     let mut failures = Vec::new();
     let mut printed = false;
     let mut objects = Vec::new();
-    let mut single = false;
     for (rt, names) in &selected {
         let namespace = scope(&cluster, rt, args.all_namespaces);
         if format.is_table() {
@@ -87,7 +88,6 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
                 return watch(&cluster, rt, namespace, &params, names, &table, &style).await;
             }
         } else {
-            single = names.len() == 1 && !several;
             for name in names {
                 match super::get_object(&cluster, rt, namespace, name).await {
                     Ok(object) => objects.push(object),
@@ -101,7 +101,6 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
     }
     if !format.is_table() && (!objects.is_empty() || !single) {
         out!("{}", format.objects(&objects, single)?);
-        printed = printed || !objects.is_empty();
     }
     if !failures.is_empty() {
         for failure in &failures[..failures.len() - 1] {

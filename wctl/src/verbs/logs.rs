@@ -11,12 +11,11 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
 use tokio::sync::mpsc;
 
+use controllers::job::indexes::COMPLETION_INDEX;
+
 use super::parse_duration;
 use crate::client::workloads::{self, Progress};
 use crate::client::{Cluster, ConnectArgs, ResourceType};
-
-/// The annotation an Indexed Job's pods carry their completion index in.
-const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
 
 /// Arguments of `wctl logs`.
 #[derive(clap::Args)]

@@ -102,7 +102,8 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
     };
     let (kind, name) = target.split_once('/').context("name the workload as TYPE/NAME, e.g. deploy/web")?;
     let rt = catalog.resolve(kind)?.clone();
-    let rollout = Rollout { cluster: &cluster, rt: &rt, name };
+    let replicasets = catalog.resolve("replicasets.apps")?.clone();
+    let rollout = Rollout { cluster: &cluster, rt: &rt, replicasets: &replicasets, name };
     let deployments_only = !matches!(&args.command, Command::Status { .. } | Command::Restart { .. });
     match rt.kind.as_str() {
         "Deployment" => {}
@@ -130,6 +131,8 @@ pub async fn run(args: Args, connect: &ConnectArgs) -> anyhow::Result<()> {
 struct Rollout<'a> {
     cluster: &'a Cluster,
     rt: &'a ResourceType,
+    /// Where a Deployment's revisions are.
+    replicasets: &'a ResourceType,
     name: &'a str,
 }
 
@@ -183,11 +186,9 @@ impl Rollout<'_> {
     async fn revisions(&self, deployment: &Value) -> anyhow::Result<Vec<(i64, Value)>> {
         let selector = workloads::pod_selector(deployment).unwrap_or_default();
         let uid = deployment.pointer("/metadata/uid").cloned().unwrap_or_default();
-        let catalog = self.cluster.catalog().await?;
-        let replicasets = catalog.resolve("replicasets.apps")?;
         let params = ListParams::default().labels(&selector);
-        let all =
-            super::list_objects(self.cluster, replicasets, Some(&self.cluster.namespace), &params).await?;
+        let all = super::list_objects(self.cluster, self.replicasets, Some(&self.cluster.namespace), &params)
+            .await?;
         let mut revisions: Vec<(i64, Value)> = all
             .into_iter()
             .filter(|rs| {
